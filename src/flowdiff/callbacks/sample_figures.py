@@ -1,0 +1,77 @@
+"""Draws samples during training and shows them next to real data (TensorBoard and PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from lightning import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from flowdiff.plotting import comparison_figure, save_figure
+
+
+class SampleFigures(Callback):
+    """Every ``every_n_epochs`` validations (and once at the end), sample the model with the
+    conditions of the first validation samples and write ``<run>/samples/<tag>.png``; with a
+    TensorBoard logger the figure is also logged as ``val/samples``.
+
+    Sampling is costly, so it is rate-limited; its random stream is fixed by ``seed`` so that
+    figures of successive epochs compare like with like and training randomness is untouched.
+
+    Args:
+        every_n_epochs: epochs between figures (0 draws only the final one).
+        num_samples: samples per figure.
+        dirname: folder under the run directory.
+        seed: seed of the sampling noise.
+    """
+
+    def __init__(self, every_n_epochs: int = 10, num_samples: int = 100, dirname: str = "samples",
+                 seed: int = 0):
+        super().__init__()
+        self.every_n_epochs = every_n_epochs
+        self.num_samples = num_samples
+        self.dirname = dirname
+        self.seed = seed
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or self.every_n_epochs <= 0:
+            return
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self.draw(trainer, pl_module, f"epoch{trainer.current_epoch:03d}")
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.draw(trainer, pl_module, "final")
+
+    def _real_batch(self, trainer: Trainer) -> dict[str, torch.Tensor] | None:
+        loaders = trainer.val_dataloaders
+        loader = loaders[0] if isinstance(loaders, list) else loaders
+        if loader is None:
+            return None
+        batch = next(iter(loader))
+        return {key: value[: self.num_samples] for key, value in batch.items()}
+
+    def draw(self, trainer: Trainer, pl_module: LightningModule, tag: str) -> Path | None:
+        """Sample, draw and write the figure; returns the PNG path (rank 0 only)."""
+        if not trainer.is_global_zero:
+            return None
+        batch = self._real_batch(trainer)
+        if batch is None:
+            return None
+        was_training = pl_module.training
+        pl_module.eval()
+        generator = torch.Generator(pl_module.device).manual_seed(self.seed)
+        cond = batch.get("cond")
+        real = pl_module.normalizer.denormalize(batch["x"].to(pl_module.device))
+        generated = pl_module.sample(num_samples=len(real), cond=cond, generator=generator)
+        pl_module.train(was_training)
+
+        fig = comparison_figure(generated, real, cond)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_figure("val/samples", fig, trainer.global_step, close=False)
+        folder = Path(trainer.default_root_dir) / self.dirname
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{tag}.png"
+        save_figure(fig, path)
+        return path

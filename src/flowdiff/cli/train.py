@@ -1,0 +1,25 @@
+"""``flowdiff-train``: train a generative model from a Hydra config.
+
+    flowdiff-train                                         # flow matching on digits
+    flowdiff-train --config-name=train_hf_diffusion         # DDPM/DDIM on digits
+    flowdiff-train model.sampler.method=dopri5 max_epochs=50 trainer=cpu
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from flowdiff.cli.config_dir import config_dir
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from flowdiff.training import train
+
+    metrics = train(cfg)
+    return metrics.get("val/loss")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""scikit-learn's embedded 8x8 handwritten digits, class-conditional."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from torch import Tensor
+
+from flowdiff.data.in_memory import InMemoryDataModule
+
+
+class DigitsDataModule(InMemoryDataModule):
+    """1,797 grey 8x8 digits (values 0-16) as ``x`` ``(N, 1, 8, 8)``, labels ``cond`` ``(N,)``.
+
+    Nothing is downloaded: the data ships inside scikit-learn.
+
+    Args:
+        data_dir: optional folder with a ``digits.npz`` holding ``images`` ``(N, 8, 8)`` and
+            ``target`` ``(N,)`` in the same layout, to train on your own copy instead.
+        **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule`.
+    """
+
+    def __init__(self, data_dir: str | None = None, **kwargs):
+        kwargs.setdefault("shape", (1, 8, 8))
+        kwargs.setdefault("num_classes", 10)
+        kwargs.setdefault("normalization", "range")
+        super().__init__(**kwargs)
+        self.data_dir = data_dir
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.data_dir is None:
+            digits = load_digits()
+            return digits.images, digits.target
+        file = Path(self.data_dir) / "digits.npz"
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"data.data_dir={self.data_dir!r} has no digits.npz; put one there (keys "
+                "'images' (N, 8, 8) and 'target' (N,)) or drop data.data_dir to use the "
+                "embedded digits."
+            )
+        with np.load(file) as arrays:
+            missing = {"images", "target"} - set(arrays.files)
+            if missing:
+                raise KeyError(f"{file} lacks key(s) {sorted(missing)}; it has {arrays.files}.")
+            return arrays["images"], arrays["target"]
+
+    def load(self) -> tuple[Tensor, Tensor]:
+        images, labels = self._arrays()
+        x = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]
+        return x, torch.as_tensor(np.asarray(labels), dtype=torch.long)

@@ -1,0 +1,52 @@
+"""Affine normalisation of data, fitted on the training split and undone when sampling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class Normalizer(nn.Module):
+    """``normalize(x) = (x - shift) / scale``, with ``shift`` and ``scale`` shaped like one sample.
+
+    Kept as buffers, so the statistics travel in every checkpoint of the module that owns them.
+
+    Args:
+        data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
+    """
+
+    def __init__(self, data_shape: Sequence[int]):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(tuple(data_shape)))
+        self.register_buffer("scale", torch.ones(tuple(data_shape)))
+
+    def fit(self, x: Tensor, mode: str) -> Normalizer:
+        """Set the statistics from training data ``x`` of shape ``(N, *data_shape)``.
+
+        Args:
+            x: training samples.
+            mode: ``standard`` (per-feature mean 0, std 1), ``range`` (all values to [-1, 1],
+                one min/max for the whole dataset, as for images) or ``none``.
+        """
+        x = x.double()
+        if mode == "standard":
+            shift, scale = x.mean(0), x.std(0).clamp_min(1e-8)
+        elif mode == "range":
+            low, high = x.min(), x.max()
+            shift = torch.full_like(x[0], float(high + low) / 2)
+            scale = torch.full_like(x[0], max(float(high - low) / 2, 1e-8))
+        elif mode == "none":
+            shift, scale = torch.zeros_like(x[0]), torch.ones_like(x[0])
+        else:
+            raise ValueError(f"data.normalization={mode!r}; choose standard, range or none.")
+        self.shift.copy_(shift)
+        self.scale.copy_(scale)
+        return self
+
+    def normalize(self, x: Tensor) -> Tensor:
+        return (x - self.shift.to(x.dtype)) / self.scale.to(x.dtype)
+
+    def denormalize(self, x: Tensor) -> Tensor:
+        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)

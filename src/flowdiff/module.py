@@ -1,0 +1,224 @@
+"""GenerativeModule: one LightningModule for flow matching and diffusion alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from lightning import LightningModule
+from torch import Tensor, nn
+
+from flowdiff.checkpoint import read_checkpoint
+from flowdiff.components import describe
+from flowdiff.data.normalizer import Normalizer
+from flowdiff.paths.base import PathSample, ProbabilityPath
+from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+def parameter_groups(module: nn.Module, weight_decay: float | None) -> list[dict[str, Any]]:
+    """Weight decay for weight matrices and kernels only; none for biases, norms, embeddings'
+    null vectors and other 1-D parameters."""
+    decay, no_decay = [], []
+    for parameter in module.parameters():
+        if parameter.requires_grad:
+            (decay if parameter.ndim >= 2 else no_decay).append(parameter)
+    groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if weight_decay is not None:
+        groups[0]["weight_decay"] = weight_decay
+    return [group for group in groups if group["params"]]
+
+
+class GenerativeModule(LightningModule):
+    """Trains ``network`` on ``path`` and samples with ``sampler``; the step never branches on
+    the method.
+
+    Args:
+        network: ``forward(x_t, t, cond=None)`` returning a tensor like ``x_t``.
+        path: a :class:`~flowdiff.paths.ProbabilityPath` (flow matching or diffusion).
+        sampler: a :class:`~flowdiff.samplers.Sampler` serving the path's family.
+        data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
+        optimizer: partial optimizer, completed with the parameter groups (Hydra
+            ``_partial_: true``); only needed for training.
+        lr_scheduler: partial ``(optimizer, total_steps) -> LRScheduler``, stepped every
+            optimizer step; ``None`` keeps the learning rate constant.
+        aux_loss_weight: weight of an extra MSE between the path's clean-data estimate
+            (``path.predict_x1``) and the data.
+        compile: ``torch.compile`` the network (in place, so checkpoint keys do not change).
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        path: ProbabilityPath,
+        sampler: Sampler,
+        data_shape: Sequence[int],
+        optimizer: OptimizerFactory | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
+        aux_loss_weight: float = 0.0,
+        compile: bool = False,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"])
+        check_compatible(sampler, path)
+        if aux_loss_weight < 0:
+            raise ValueError(f"model.aux_loss_weight={aux_loss_weight} must be >= 0.")
+        self.network = network
+        self.path = path
+        self.sampler = sampler
+        self.optimizer_factory = optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.data_shape = tuple(data_shape)
+        self.normalizer = Normalizer(self.data_shape)
+
+    # ------------------------------------------------------------------ training
+    def setup(self, stage: str) -> None:
+        """Take the datamodule's training-split normalisation, so checkpoints carry it."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        normalizer = getattr(datamodule, "normalizer", None)
+        if normalizer is not None:
+            self.normalizer.load_state_dict(normalizer.state_dict())
+        if self.hparams.compile:
+            self.network.compile()
+
+    def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
+        return self.network(x_t, t, cond)
+
+    def loss(self, output: Tensor, drawn: PathSample, x_1: Tensor) -> Tensor:
+        """Weighted MSE against ``drawn.target`` (plus the auxiliary term), in fp32."""
+        per_sample = (output.float() - drawn.target.float()).pow(2).flatten(1).mean(1)
+        if drawn.weight is not None:
+            per_sample = per_sample * drawn.weight.float()
+        loss = per_sample.mean()
+        if self.hparams.aux_loss_weight > 0:
+            x1_hat = self.path.predict_x1(output.float(), drawn.x_t.float(), drawn.t)
+            loss = loss + self.hparams.aux_loss_weight * (x1_hat - x_1.float()).pow(2).mean()
+        return loss
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        x_1 = batch["x"]
+        drawn = self.path.sample(x_1)
+        output = self.network(drawn.x_t, drawn.t, batch.get("cond"))
+        loss = self.loss(output, drawn, x_1)
+        training = stage == "train"
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=training,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=not training,
+            batch_size=x_1.shape[0],
+        )
+        return loss
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "val")
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            raise ValueError("GenerativeModule needs model.optimizer to train.")
+        weight_decay = getattr(self.optimizer_factory, "keywords", {}).get("weight_decay")
+        optimizer = self.optimizer_factory(parameter_groups(self, weight_decay))
+        if self.lr_scheduler_factory is None:
+            return optimizer
+        scheduler = self.lr_scheduler_factory(
+            optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def generate(
+        self,
+        num_samples: int | None = None,
+        cond: Tensor | None = None,
+        sampler: Sampler | None = None,
+        generator: torch.Generator | None = None,
+    ) -> SamplerOutput:
+        """Draw samples in the data's own units, with the sampler's NFE and trajectory.
+
+        Args:
+            num_samples: how many samples; defaults to ``len(cond)``.
+            cond: conditions, one per sample (labels ``(B,)`` or vectors ``(B, D)``); ``None``
+                samples with the network's null condition.
+            sampler: overrides the module's sampler for this call.
+            generator: seeds the initial noise (and stochastic samplers).
+
+        Returns:
+            :class:`~flowdiff.samplers.SamplerOutput` with ``x`` ``(B, *data_shape)``
+            denormalised.
+        """
+        if cond is not None:
+            cond = cond.to(self.device)
+            if num_samples is not None and num_samples != len(cond):
+                raise ValueError(f"num_samples={num_samples} but {len(cond)} conditions given.")
+            num_samples = len(cond)
+        if num_samples is None or num_samples < 1:
+            raise ValueError("Give num_samples >= 1 or one condition per sample.")
+        sampler = sampler or self.sampler
+        check_compatible(sampler, self.path)
+        noise_device = generator.device if generator is not None else self.device
+        x_init = torch.randn(
+            (num_samples, *self.data_shape), generator=generator, device=noise_device
+        ).to(self.device)
+        out = sampler.sample(
+            lambda x, t: self.network(x, t, cond), self.path, x_init, generator=generator
+        )
+        trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
+        return SamplerOutput(x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory)
+
+    def sample(
+        self,
+        num_samples: int | None = None,
+        cond: Tensor | None = None,
+        sampler: Sampler | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Samples ``(B, *data_shape)`` in the data's units; see :meth:`generate`."""
+        return self.generate(num_samples, cond, sampler, generator).x
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record how to rebuild the network, path and sampler without the Hydra config."""
+        checkpoint["flowdiff"] = {
+            "format": 1,
+            "network": describe(self.network),
+            "path": describe(self.path),
+            "sampler": describe(self.sampler),
+        }
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = "cpu",
+        sampler: Sampler | None = None,
+        **overrides: Any,
+    ) -> GenerativeModule:
+        """Rebuild a trained module from a flowdiff checkpoint, ready to :meth:`sample`.
+
+        Args:
+            checkpoint_path: a ``.ckpt`` written by ``flowdiff-train``.
+            map_location: device for the weights.
+            sampler: a sampler to use instead of the one the model was trained with.
+            **overrides: replace saved hyperparameters (e.g. ``compile=False``).
+        """
+        checkpoint = read_checkpoint(checkpoint_path, map_location)
+        parts = checkpoint["flowdiff"]
+        model = cls(
+            network=instantiate(parts["network"]),
+            path=instantiate(parts["path"]),
+            sampler=sampler if sampler is not None else instantiate(parts["sampler"]),
+            **{**checkpoint["hyper_parameters"], **overrides},
+        )
+        model.load_state_dict(checkpoint["state_dict"])
+        return model.to(map_location).eval()

@@ -1,0 +1,79 @@
+"""Time and condition embeddings shared by flowdiff's networks."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """Transformer-style sinusoidal features of a scalar time, followed by a small MLP.
+
+    Works for any time convention (flow matching's [0, 1] or diffusion's integer steps): the
+    frequencies span ``1`` to ``1 / max_period``.
+
+    Args:
+        dim: output width.
+        frequency_dim: number of sinusoidal features (even).
+        max_period: slowest period of the features.
+    """
+
+    def __init__(self, dim: int, frequency_dim: int = 128, max_period: float = 10_000.0):
+        super().__init__()
+        half = frequency_dim // 2
+        freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+        self.register_buffer("freqs", freqs, persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(2 * half, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: Tensor) -> Tensor:
+        """Map times ``(B,)`` to embeddings ``(B, dim)``."""
+        args = t.float()[:, None] * self.freqs[None]
+        features = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+        return self.mlp(features.to(self.mlp[0].weight.dtype))
+
+
+class ConditionEmbedding(nn.Module):
+    """Embeds class labels ``(B,)`` or vectors ``(B, cond_dim)``; ``None`` is the null condition.
+
+    The null condition (used for unconditional generation and classifier-free guidance) is an
+    extra class index for labels and a learned vector for vector conditions.
+
+    Args:
+        dim: output width.
+        num_classes: number of classes, or 0 for no class conditioning.
+        cond_dim: width of vector conditions, or 0 for no vector conditioning.
+    """
+
+    def __init__(self, dim: int, num_classes: int = 0, cond_dim: int = 0):
+        super().__init__()
+        if num_classes and cond_dim:
+            raise ValueError("A network takes either class labels or vectors as cond, not both.")
+        self.num_classes = num_classes
+        self.cond_dim = cond_dim
+        self.classes = nn.Embedding(num_classes + 1, dim) if num_classes else None
+        self.vector = nn.Linear(cond_dim, dim) if cond_dim else None
+        self.null = nn.Parameter(torch.zeros(dim))
+
+    @property
+    def conditional(self) -> bool:
+        return self.classes is not None or self.vector is not None
+
+    def forward(self, cond: Tensor | None, batch_size: int) -> Tensor:
+        """Embedding ``(B, dim)`` of ``cond``; zeros for unconditional networks."""
+        if self.classes is not None:
+            labels = cond
+            if labels is None:
+                labels = torch.full((batch_size,), self.num_classes, device=self.null.device)
+            return self.classes(labels.long())
+        if self.vector is not None and cond is not None:
+            return self.vector(cond.to(self.vector.weight.dtype))
+        if self.vector is not None:
+            return self.null.expand(batch_size, -1)
+        if cond is not None:
+            raise ValueError(
+                "This network was built without conditioning but received cond; set "
+                "model.network.num_classes or model.network.cond_dim."
+            )
+        return self.null.new_zeros(batch_size, self.null.shape[0])

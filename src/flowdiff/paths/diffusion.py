@@ -1,0 +1,109 @@
+"""Adapter over HuggingFace ``diffusers`` noise schedulers: DDPM-style diffusion.
+
+Convention (the library's): integer timesteps ``t`` in ``[0, num_train_timesteps)``, data at
+``t = 0``; ``x_t = sqrt(abar_t) x_1 + sqrt(1 - abar_t) eps`` where ``abar`` is the scheduler's
+``alphas_cumprod``. ``x_1`` names clean data as in every flowdiff path. The network predicts
+``eps`` (``epsilon``), ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_1`` (``v_prediction``) or
+``x_1`` itself (``sample``).
+
+The training scheduler here is only read (``add_noise``, ``alphas_cumprod``); samplers build their
+own instance from :attr:`DiffusionPath.scheduler_config`, because inference mutates scheduler state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from diffusers import DDPMScheduler
+from torch import Tensor
+
+from flowdiff.components import Component
+from flowdiff.paths.base import PathSample
+
+PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+
+
+class DiffusionPath(Component):
+    """Discrete-time diffusion whose noise schedule comes from ``diffusers.DDPMScheduler``.
+
+    Args:
+        num_train_timesteps: number of diffusion steps ``T``.
+        beta_schedule: ``linear``, ``scaled_linear`` or ``squaredcos_cap_v2`` (cosine).
+        prediction_type: ``epsilon``, ``v_prediction`` or ``sample``.
+        beta_start: first beta of the linear schedules.
+        beta_end: last beta of the linear schedules.
+        clip_sample: clip the clean-data estimate to ``[-1, 1]`` while sampling; sensible for
+            images scaled to ``[-1, 1]``, wrong for standardised vectors.
+        timestep_spacing: how samplers spread fewer inference steps (``leading``, ``trailing``,
+            ``linspace``); ``trailing`` ends on the noisiest step, which few-step samplers need.
+    """
+
+    family = "diffusion"
+
+    def __init__(
+        self,
+        num_train_timesteps: int = 1000,
+        beta_schedule: str = "squaredcos_cap_v2",
+        prediction_type: str = "epsilon",
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        clip_sample: bool = False,
+        timestep_spacing: str = "trailing",
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(
+                f"model.path.prediction_type={prediction_type!r}; choose one of {PREDICTION_TYPES}."
+            )
+        if beta_schedule not in BETA_SCHEDULES:
+            raise ValueError(
+                f"model.path.beta_schedule={beta_schedule!r}; choose one of {BETA_SCHEDULES}."
+            )
+        if num_train_timesteps < 2:
+            raise ValueError(f"model.path.num_train_timesteps={num_train_timesteps} must be >= 2.")
+        self.scheduler = DDPMScheduler(
+            num_train_timesteps=num_train_timesteps,
+            beta_schedule=beta_schedule,
+            prediction_type=prediction_type,
+            beta_start=beta_start,
+            beta_end=beta_end,
+            clip_sample=clip_sample,
+            timestep_spacing=timestep_spacing,
+        )
+        self.prediction_type = prediction_type
+        self.num_train_timesteps = num_train_timesteps
+
+    @property
+    def scheduler_config(self) -> dict[str, Any]:
+        """The noise schedule's config, from which a sampler builds its own scheduler."""
+        return dict(self.scheduler.config)
+
+    def _abar(self, t: Tensor, like: Tensor) -> Tensor:
+        """``alphas_cumprod[t]`` broadcast to the shape of ``like``."""
+        abar = self.scheduler.alphas_cumprod.to(device=like.device)[t.long()]
+        return abar.to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
+
+    def sample(self, x_1: Tensor) -> PathSample:
+        """Draw ``t ~ U{0..T-1}`` and ``eps ~ N(0, I)``; the target follows ``prediction_type``."""
+        t = torch.randint(0, self.num_train_timesteps, (x_1.shape[0],), device=x_1.device)
+        noise = torch.randn_like(x_1)
+        x_t = self.scheduler.add_noise(x_1, noise, t)
+        if self.prediction_type == "epsilon":
+            target = noise
+        elif self.prediction_type == "v_prediction":
+            target = self.scheduler.get_velocity(x_1, noise, t)
+        else:
+            target = x_1
+        return PathSample(x_t=x_t, t=t.to(x_1.dtype), target=target)
+
+    def predict_x1(self, output: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        """Clean-data estimate from the network's ``output`` at timesteps ``t``."""
+        abar = self._abar(t, x_t)
+        if self.prediction_type == "epsilon":
+            return (x_t - (1 - abar).sqrt() * output) / abar.sqrt()
+        if self.prediction_type == "v_prediction":
+            return abar.sqrt() * x_t - (1 - abar).sqrt() * output
+        return output

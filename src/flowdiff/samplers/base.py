@@ -1,0 +1,75 @@
+"""The sampler protocol: turn noise into data with a trained network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+from flowdiff.paths.base import ProbabilityPath
+
+#: ``model(x, t)``: the network with its condition bound; ``x`` is ``(B, ...)``, ``t`` is ``(B,)``
+#: in the path's time convention; returns a tensor like ``x``.
+ModelFn = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass
+class SamplerOutput:
+    """What a sampler returns.
+
+    Attributes:
+        x: final samples, shape ``(B, ...)``, in the network's (normalised) units.
+        nfe: network evaluations used for the whole batch.
+        trajectory: optional states along the way, shape ``(steps + 1, B, ...)``.
+    """
+
+    x: Tensor
+    nfe: int
+    trajectory: Tensor | None = None
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Integrates a trained network from ``x_init`` (noise) to data.
+
+    ``family`` names the paths it serves (see :class:`~flowdiff.paths.ProbabilityPath`);
+    ``steps_key`` names the constructor argument that sets its number of steps.
+    """
+
+    family: str
+    steps_key: str
+
+    def sample(
+        self,
+        model: ModelFn,
+        path: ProbabilityPath,
+        x_init: Tensor,
+        generator: torch.Generator | None = None,
+    ) -> SamplerOutput: ...
+
+
+class CountingModel:
+    """Wraps a :data:`ModelFn`, broadcasting a scalar time to the batch and counting calls."""
+
+    def __init__(self, model: ModelFn):
+        self.model = model
+        self.nfe = 0
+
+    def __call__(self, x: Tensor, t: Tensor) -> Tensor:
+        self.nfe += 1
+        t = torch.as_tensor(t, device=x.device)
+        return self.model(x, t.to(x.dtype).expand(x.shape[0]))
+
+
+def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:
+    """Refuse a sampler that cannot serve ``path``, naming both and the fix."""
+    if sampler.family != path.family:
+        raise ValueError(
+            f"{type(sampler).__name__} samples {sampler.family} paths, but model.path is a "
+            f"{type(path).__name__} ({path.family}). Pick a matching sampler: "
+            "model/sampler=ode or model/sampler=torchdyn for flow matching, "
+            "model/sampler=diffusers for diffusion."
+        )
