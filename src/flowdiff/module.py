@@ -64,7 +64,9 @@ class GenerativeModule(LightningModule):
         compile: bool = False,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"])
+        self.save_hyperparameters(
+            ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"]
+        )
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
             raise ValueError(f"model.aux_loss_weight={aux_loss_weight} must be >= 0.")
@@ -133,7 +135,10 @@ class GenerativeModule(LightningModule):
         scheduler = self.lr_scheduler_factory(
             optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -174,7 +179,9 @@ class GenerativeModule(LightningModule):
             lambda x, t: self.network(x, t, cond), self.path, x_init, generator=generator
         )
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
-        return SamplerOutput(x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory)
+        return SamplerOutput(
+            x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory
+        )
 
     def sample(
         self,

@@ -7,10 +7,10 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from torch import Tensor  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from torch import Tensor
 
 
 def image_grid(images: Tensor, ncols: int | None = None) -> np.ndarray:
@@ -26,23 +26,29 @@ def image_grid(images: Tensor, ncols: int | None = None) -> np.ndarray:
     return grid[0] if channels == 1 else np.moveaxis(grid[:3], 0, -1)
 
 
-def _images(axes, generated: Tensor, real: Tensor, cond: Tensor | None) -> None:
-    low = float(min(generated.min(), real.min()))
-    high = float(max(generated.max(), real.max()))
+def _panels(generated: Tensor, real: Tensor | None) -> list[tuple[Tensor, str]]:
+    return [(generated, "generated")] + ([] if real is None else [(real, "real")])
+
+
+def _images(fig: Figure, generated: Tensor, real: Tensor | None, cond: Tensor | None) -> None:
+    panels = _panels(generated, real)
+    reference = generated if real is None else real  # shown in the real data's grey range
+    low, high = float(reference.min()), float(reference.max())
     ncols = 10 if cond is not None and cond.dim() == 1 else None
-    for ax, data, title in ((axes[0], generated, "generated"), (axes[1], real, "real")):
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (data, title) in zip(axes, panels, strict=True):
         ax.imshow(image_grid(data, ncols), cmap="gray", vmin=low, vmax=high)
         ax.set_title(title)
         ax.axis("off")
-    if cond is not None and cond.dim() == 1 and len(cond) <= 10:
-        axes[0].set_xlabel(" ".join(str(int(c)) for c in cond))
 
 
-def _scatter(axes, generated: Tensor, real: Tensor) -> None:
-    both = np.concatenate([generated.cpu().numpy(), real.cpu().numpy()])
+def _scatter(fig: Figure, generated: Tensor, real: Tensor | None) -> None:
+    panels = _panels(generated, real)
+    both = np.concatenate([data.cpu().numpy() for data, _ in panels])
     low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     pad = 0.1 * (high - low)
-    for ax, data, title in ((axes[0], generated, "generated"), (axes[1], real, "real")):
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (data, title) in zip(axes, panels, strict=True):
         points = data.cpu().numpy()
         ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5)
         ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
@@ -51,28 +57,30 @@ def _scatter(axes, generated: Tensor, real: Tensor) -> None:
         ax.set_title(title)
 
 
-def _histograms(fig: Figure, generated: Tensor, real: Tensor, max_features: int = 8) -> None:
-    generated = generated.flatten(1).cpu().numpy()
-    real = real.flatten(1).cpu().numpy()
-    features = min(generated.shape[1], max_features)
+def _histograms(fig: Figure, generated: Tensor, real: Tensor | None, max_features: int = 8):
+    panels = [(data.flatten(1).cpu().numpy(), title) for data, title in _panels(generated, real)]
+    features = min(panels[0][0].shape[1], max_features)
     axes = fig.subplots(1, features, squeeze=False)[0]
     for i, ax in enumerate(axes):
-        bins = np.histogram_bin_edges(np.concatenate([generated[:, i], real[:, i]]), bins=40)
-        ax.hist(real[:, i], bins=bins, alpha=0.5, density=True, label="real")
-        ax.hist(generated[:, i], bins=bins, alpha=0.5, density=True, label="generated")
+        bins = np.histogram_bin_edges(np.concatenate([data[:, i] for data, _ in panels]), bins=40)
+        for data, title in panels:
+            ax.hist(data[:, i], bins=bins, alpha=0.5, density=True, label=title)
         ax.set_title(f"feature {i}")
     axes[0].legend()
 
 
-def comparison_figure(generated: Tensor, real: Tensor, cond: Tensor | None = None) -> Figure:
-    """Generated samples next to real ones: image grids for ``(B, C, H, W)``, a scatter plot for
-    ``(B, 2)``, per-feature histograms otherwise."""
+def comparison_figure(
+    generated: Tensor, real: Tensor | None = None, cond: Tensor | None = None
+) -> Figure:
+    """Generated samples, next to real ones when given: image grids for ``(B, C, H, W)``, a
+    scatter plot for ``(B, 2)``, per-feature histograms otherwise."""
+    width = 5 if real is None else 10
     if generated.dim() == 4:
-        fig = plt.figure(figsize=(10, 5.4))
-        _images(fig.subplots(1, 2), generated, real, cond)
+        fig = plt.figure(figsize=(width, 5.4))
+        _images(fig, generated, real, cond)
     elif generated.dim() == 2 and generated.shape[1] == 2:
-        fig = plt.figure(figsize=(10, 5))
-        _scatter(fig.subplots(1, 2), generated, real)
+        fig = plt.figure(figsize=(width, 5))
+        _scatter(fig, generated, real)
     else:
         fig = plt.figure(figsize=(16, 3))
         _histograms(fig, generated, real)

@@ -26,8 +26,13 @@ class SampleFigures(Callback):
         seed: seed of the sampling noise.
     """
 
-    def __init__(self, every_n_epochs: int = 10, num_samples: int = 100, dirname: str = "samples",
-                 seed: int = 0):
+    def __init__(
+        self,
+        every_n_epochs: int = 10,
+        num_samples: int = 100,
+        dirname: str = "samples",
+        seed: int = 0,
+    ):
         super().__init__()
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples

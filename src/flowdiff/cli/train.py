@@ -1,8 +1,8 @@
 """``flowdiff-train``: train a generative model from a Hydra config.
 
-    flowdiff-train                                         # flow matching on digits
-    flowdiff-train --config-name=train_hf_diffusion         # DDPM/DDIM on digits
-    flowdiff-train model.sampler.method=dopri5 max_epochs=50 trainer=cpu
+flowdiff-train                                         # flow matching on digits
+flowdiff-train --config-name=train_hf_diffusion         # DDPM/DDIM on digits
+flowdiff-train model.sampler.method=dopri5 max_epochs=50 trainer=cpu
 """
 
 from __future__ import annotations

@@ -61,12 +61,10 @@ class MLP(HyperparametersMixin, nn.Module):
         self.cond = ConditionEmbedding(hidden, num_classes=num_classes, cond_dim=cond_dim)
         self.input = nn.Linear(features, hidden)
         self.blocks = nn.ModuleList(ResidualBlock(hidden, dropout) for _ in range(depth))
-        self.output = nn.Sequential(
-            nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, features)
-        )
+        self.output = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, features))
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
-        """Map ``x_t`` ``(B, *data_shape)``, ``t`` ``(B,)`` and ``cond`` to a tensor like ``x_t``."""
+        """Map ``x_t`` ``(B, *data_shape)``, ``t`` ``(B,)`` and ``cond`` to a tensor like x_t."""
         batch = x_t.shape[0]
         emb = nn.functional.silu(self.time(t) + self.cond(cond, batch))
         h = self.input(x_t.reshape(batch, -1))

@@ -13,7 +13,8 @@ from torch.optim.lr_scheduler import LambdaLR
 
 
 def warmup_steps_for(total_steps: int, warmup_steps: int = 0, warmup_ratio: float | None = None):
-    """Warm-up length: ``warmup_ratio * total_steps`` when the ratio is set, else ``warmup_steps``."""
+    """Warm-up length: ``warmup_ratio * total_steps`` when the ratio is set, else
+    ``warmup_steps``."""
     if warmup_ratio is not None:
         if not 0.0 <= warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio={warmup_ratio} must lie in [0, 1).")

@@ -70,4 +70,6 @@ class FlowMatchingPath(Component):
 
     def predict_x1(self, output: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
         """Clean-data estimate from a predicted velocity ``output``."""
+        # The library's conversions broadcast t elementwise, so t must already be (B, 1, ...).
+        t = t.reshape(-1, *([1] * (x_t.dim() - 1)))
         return self.affine.velocity_to_target(velocity=output, x_t=x_t, t=t)

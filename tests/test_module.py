@@ -1,0 +1,121 @@
+"""GenerativeModule: fp32 loss, the auxiliary term, data units, checkpoint round trip."""
+
+from __future__ import annotations
+
+import functools
+
+import lightning as L
+import pytest
+import torch
+
+from flowdiff.data import Toy2DDataModule
+from flowdiff.module import GenerativeModule
+from flowdiff.networks import MLP
+from flowdiff.paths import DiffusionPath, FlowMatchingPath, PathSample
+from flowdiff.samplers import DiffusersSampler, ODESampler
+
+
+def flow_model(**kwargs) -> GenerativeModule:
+    return GenerativeModule(
+        MLP(data_shape=[2], hidden=32, depth=1),
+        FlowMatchingPath(),
+        ODESampler(steps=4),
+        data_shape=[2],
+        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
+        **kwargs,
+    )
+
+
+def test_loss_is_fp32_even_for_half_precision_outputs():
+    model = flow_model()
+    target = torch.randn(4, 2)
+    drawn = PathSample(x_t=torch.randn(4, 2), t=torch.rand(4), target=target)
+    loss = model.loss(target.bfloat16() + 1, drawn, torch.randn(4, 2))
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(1.0, rel=1e-2)
+
+
+def test_per_sample_weights_and_aux_loss_change_the_loss():
+    model, aux_model = flow_model(), flow_model(aux_loss_weight=0.5)
+    x_1, output = torch.randn(4, 2), torch.zeros(4, 2)
+    drawn = PathSample(
+        x_t=torch.randn(4, 2),
+        t=torch.full((4,), 0.5),
+        target=torch.ones(4, 2),
+        weight=torch.tensor([1.0, 0.0, 0.0, 0.0]),
+    )
+    assert model.loss(output, drawn, x_1).item() == pytest.approx(0.25)
+    x1_hat = model.path.predict_x1(output, drawn.x_t, drawn.t)
+    extra = 0.5 * (x1_hat - x_1).pow(2).mean().item()
+    assert aux_model.loss(output, drawn, x_1).item() == pytest.approx(0.25 + extra, rel=1e-5)
+
+
+def test_training_stores_normalisation_and_sampling_undoes_it(tmp_path):
+    datamodule = Toy2DDataModule(
+        name="8gaussians", num_samples=2000, batch_size=256, normalization="standard"
+    )
+    model = flow_model()
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_train_batches=3,
+        limit_val_batches=1,
+        logger=False,
+        enable_progress_bar=False,
+        default_root_dir=tmp_path,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    assert torch.equal(model.normalizer.scale, datamodule.normalizer.scale)
+    ckpt = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(ckpt)
+
+    loaded = GenerativeModule.load_from_checkpoint(ckpt)
+    assert torch.equal(loaded.normalizer.scale, datamodule.normalizer.scale)
+    assert isinstance(loaded.sampler, ODESampler) and loaded.sampler.steps == 4
+    generator = torch.Generator().manual_seed(0)
+    out = loaded.generate(num_samples=8, generator=generator)
+    raw = loaded.sampler.sample(
+        lambda x, t: loaded.network(x, t),
+        loaded.path,
+        torch.randn(8, 2, generator=torch.Generator().manual_seed(0)),
+    )
+    assert torch.allclose(
+        out.x, raw.x * datamodule.normalizer.scale + datamodule.normalizer.shift, atol=1e-5
+    )
+
+
+def test_load_from_checkpoint_with_another_sampler(tmp_path):
+    model = GenerativeModule(
+        MLP(data_shape=[2], hidden=16, depth=1),
+        DiffusionPath(),
+        DiffusersSampler(num_inference_steps=3),
+        data_shape=[2],
+    )
+    trainer = L.Trainer(accelerator="cpu", logger=False, max_epochs=0)
+    trainer.strategy.connect(model)
+    ckpt = tmp_path / "diffusion.ckpt"
+    trainer.save_checkpoint(ckpt)
+    loaded = GenerativeModule.load_from_checkpoint(ckpt, sampler=DiffusersSampler("ddpm", 5))
+    assert loaded.generate(num_samples=2).nfe == 5
+    with pytest.raises(ValueError, match="DiffusionPath"):
+        GenerativeModule.load_from_checkpoint(ckpt, sampler=ODESampler())
+
+
+def test_generate_checks_its_arguments():
+    model = flow_model()
+    with pytest.raises(ValueError, match="num_samples"):
+        model.generate()
+    with pytest.raises(ValueError, match="conditions"):
+        model.generate(num_samples=3, cond=torch.zeros(2, 4))
+
+
+@pytest.mark.parametrize(
+    ("path_file", "bad"), [("not a ckpt", "not a readable"), (None, "does not exist")]
+)
+def test_bad_checkpoints_get_a_clear_message(tmp_path, path_file, bad):
+    ckpt = tmp_path / "broken.ckpt"
+    if path_file is not None:
+        ckpt.write_text(path_file)
+    with pytest.raises((ValueError, FileNotFoundError), match=bad):
+        GenerativeModule.load_from_checkpoint(ckpt)
