@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
@@ -38,6 +39,7 @@ class SampleFigures(Callback):
         self.num_samples = num_samples
         self.dirname = dirname
         self.seed = seed
+        self._last: tuple[int, Path] | None = None  # (global step, PNG) of the latest figure
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or self.every_n_epochs <= 0:
@@ -46,6 +48,10 @@ class SampleFigures(Callback):
             self.draw(trainer, pl_module, f"epoch{trainer.current_epoch:03d}")
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._last is not None and self._last[0] == trainer.global_step:
+            # The weights have not changed since the latest figure: no need to sample again.
+            shutil.copyfile(self._last[1], self._last[1].with_name("final.png"))
+            return
         self.draw(trainer, pl_module, "final")
 
     def _real_batch(self, trainer: Trainer) -> dict[str, torch.Tensor] | None:
@@ -58,9 +64,7 @@ class SampleFigures(Callback):
 
     def draw(self, trainer: Trainer, pl_module: LightningModule, tag: str) -> Path | None:
         """Sample, draw and write the figure; returns the PNG path (rank 0 only)."""
-        if not trainer.is_global_zero:
-            return None
-        batch = self._real_batch(trainer)
+        batch = self._real_batch(trainer) if trainer.is_global_zero else None
         if batch is None:
             return None
         was_training = pl_module.training
@@ -79,4 +83,5 @@ class SampleFigures(Callback):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{tag}.png"
         save_figure(fig, path)
+        self._last = (trainer.global_step, path)
         return path
