@@ -7,6 +7,8 @@ flowdiff-train model.sampler.method=dopri5 max_epochs=50 trainer=cpu
 
 from __future__ import annotations
 
+import warnings
+
 import hydra
 from omegaconf import DictConfig
 
@@ -15,6 +17,8 @@ from flowdiff.cli.config_dir import config_dir
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    # Lightning's own use of a deprecated torch API; nothing a user can act on.
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     from flowdiff.training import train
 
     metrics = train(cfg)

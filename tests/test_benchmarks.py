@@ -1,0 +1,81 @@
+"""Smoke test of benchmarks/quality_vs_nfe.py: a --tiny run writes its section and plot."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "benchmarks" / "quality_vs_nfe.py"
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("quality_vs_nfe", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quality_vs_nfe_tiny(tmp_path: Path):
+    bench = _load_benchmark()
+    output = tmp_path / "benchmarks.md"
+    output.write_text(
+        "# Benchmarks\n\nIntro kept.\n\n"
+        f"{bench.START}\nstale section\n{bench.END}\n\n## Other benchmark\n\nAlso kept.\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tiny", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    text = output.read_text()
+    assert text.count(bench.START) == 1 and text.count(bench.END) == 1
+    assert "stale section" not in text
+    assert "Intro kept." in text and "Also kept." in text
+    section = text[text.index(bench.START) : text.index(bench.END)]
+    assert "| family | sampler | steps | NFE | W2 | sliced W | sample time s |" in section
+    assert "Noise floor" in section
+    assert "--tiny" in section  # the exact command is recorded
+
+    rows = [
+        line for line in section.splitlines() if re.match(r"\| (flow matching|diffusion) \|", line)
+    ]
+    expected = bench.settings()
+    assert len(rows) == len(expected)
+    for setting in expected:
+        steps = "adaptive" if setting.steps is None else str(setting.steps)
+        prefix = f"| {setting.family} | {setting.sampler} | {steps} | "
+        matching = [row for row in rows if row.startswith(prefix)]
+        assert len(matching) == 1, prefix
+        cells = [cell.strip() for cell in matching[0].strip("|").split("|")]
+        assert int(cells[3]) >= 1  # NFE
+        float(cells[4]), float(cells[5]), float(cells[6])  # W2, sliced W, time parse
+
+    plot = tmp_path / "quality_vs_nfe.png"
+    assert plot.exists() and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](quality_vs_nfe.png)" in section
+
+
+def test_section_is_created_and_appended(tmp_path: Path):
+    bench = _load_benchmark()
+    new = tmp_path / "sub" / "new.md"
+    bench.write_section(new, "first")
+    assert new.read_text().startswith("# Benchmarks\n")
+    assert f"{bench.START}\nfirst\n{bench.END}" in new.read_text()
+    bench.write_section(new, "second")
+    assert "first" not in new.read_text() and new.read_text().count(bench.START) == 1
+
+    existing = tmp_path / "existing.md"
+    existing.write_text("# Notes\n\nnothing here yet\n")
+    bench.write_section(existing, "body")
+    text = existing.read_text()
+    assert text.startswith("# Notes\n\nnothing here yet\n")
+    assert text.rstrip().endswith(bench.END)
