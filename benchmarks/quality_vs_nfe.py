@@ -11,7 +11,7 @@ scored against *fresh* samples of the data generator (never the training data):
 The noise floor is the same two distances between the reference and other independent fresh
 samples of the same size (several pairs, mean and range): differences below it are sampling noise.
 
-The diffusion path uses ``timestep_spacing="leading"`` by default, not the library's ``trailing``:
+The diffusion path uses ``timestep_spacing="leading"`` (flowdiff's default, as diffusers' DDIM), not ``trailing``:
 with the cosine schedule ``alphas_cumprod[T-1]`` is ~2e-9, so an epsilon-prediction network's
 clean-data estimate at the first trailing step multiplies its error by ~2e4 and the samples blow up.
 The section reports ``ddim`` x 50 steps with ``trailing`` on the same network for comparison.
@@ -464,7 +464,7 @@ def trailing_note(trailing: Result | None, args: argparse.Namespace) -> list[str
     abar = float(DiffusionPath(beta_schedule="squaredcos_cap_v2").scheduler.alphas_cumprod[-1])
     gain = ((1 - abar) / abar) ** 0.5
     return [
-        f"**Diffusion with the library's default `timestep_spacing='trailing'`** (same network, "
+        f"**Diffusion with `timestep_spacing='trailing'`** (same network, "
         f"{_name(trailing).replace(' (', ', ').rstrip(')')}): W2 {_fmt(trailing.w2)}, "
         f"sliced W {_fmt(trailing.sw)}{far}. With "
         f"`squaredcos_cap_v2`, `alphas_cumprod[999]` is {abar:.1e}, so the epsilon network's "
@@ -499,8 +499,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timestep-spacing",
         default="leading",
         choices=("leading", "trailing", "linspace"),
-        help="diffusion path's timestep spacing (default leading; the library's trailing "
-        "default blows up with the cosine schedule and epsilon prediction)",
+        help="diffusion path's timestep spacing (default leading, flowdiff's default; trailing "
+        "blows up with the cosine schedule and epsilon prediction)",
     )
     parser.add_argument(
         "--threads",

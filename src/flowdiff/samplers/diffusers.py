@@ -22,7 +22,11 @@ SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
     "ddim": (DDIMScheduler, {}),
     "ddpm": (DDPMScheduler, {}),
     "dpmsolver++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++"}),
-    "dpmsolver": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver"}),
+    # diffusers refuses its default final_sigmas_type="zero" for first-order-style dpmsolver.
+    "dpmsolver": (
+        DPMSolverMultistepScheduler,
+        {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min"},
+    ),
 }
 
 
