@@ -11,9 +11,10 @@ scored against *fresh* samples of the data generator (never the training data):
 The noise floor is the same two distances between the reference and other independent fresh
 samples of the same size (several pairs, mean and range): differences below it are sampling noise.
 
-The diffusion path uses ``timestep_spacing="leading"`` (flowdiff's default, as diffusers' DDIM), not ``trailing``:
-with the cosine schedule ``alphas_cumprod[T-1]`` is ~2e-9, so an epsilon-prediction network's
-clean-data estimate at the first trailing step multiplies its error by ~2e4 and the samples blow up.
+The diffusion path uses ``timestep_spacing="leading"`` (flowdiff's default, as in diffusers'
+DDIM), not ``trailing``: with the cosine schedule ``alphas_cumprod[T-1]`` is ~2e-9, so an
+epsilon-prediction network's clean-data estimate at the first trailing step multiplies its error
+by ~2e4 and the samples blow up.
 The section reports ``ddim`` x 50 steps with ``trailing`` on the same network for comparison.
 
 The result is written as a markdown section between ``<!-- quality_vs_nfe:start -->`` and
