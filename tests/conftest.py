@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from flowdiff.cli.config_dir import config_dir
+from flowdiff.config import compose_config
 
 CONFIG_DIR = Path(config_dir())
 
@@ -24,22 +23,6 @@ TINY = [
     "callbacks.progress_bar=null",
     "sampling_steps=2",
 ]
-
-
-def compose_config(
-    config_name: str = "train", overrides: Sequence[str] = (), output_dir: Path | None = None
-) -> DictConfig:
-    """Compose ``configs/<config_name>.yaml`` as ``flowdiff-train`` would, with its run folder
-    at ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
-    if output_dir is not None:
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(output_dir)
-            cfg.hydra.job.config_name = config_name
-    HydraConfig().set_config(cfg)
-    return cfg
 
 
 @pytest.fixture

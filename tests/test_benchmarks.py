@@ -79,3 +79,30 @@ def test_section_is_created_and_appended(tmp_path: Path):
     text = existing.read_text()
     assert text.startswith("# Notes\n\nnothing here yet\n")
     assert text.rstrip().endswith(bench.END)
+
+
+def _run_script(name: str, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / name), *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_overhead_tiny_writes_its_table(tmp_path: Path):
+    output = tmp_path / "benchmarks.md"
+    run = _run_script("overhead.py", "--tiny", "--cases", "toy2d_mlp", "--output", str(output))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    text = output.read_text()
+    assert "<!-- overhead:start -->" in text and "<!-- overhead:end -->" in text
+    row = next(line for line in text.splitlines() if line.startswith("| toy2d_mlp |"))
+    cells = [cell.strip(" *") for cell in row.strip("|").split("|")]
+    flowdiff, hand, median = (
+        float(cells[2].replace(",", "")),
+        float(cells[3].replace(",", "")),
+        float(cells[5]),
+    )
+    assert flowdiff > 0 and hand > 0
+    assert abs(median - flowdiff / hand) < 0.01

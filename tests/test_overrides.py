@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hydra.utils import instantiate
 
-from tests.conftest import compose_config
+from flowdiff.config import compose_config
 
 FM = "train_fb_flow_matching"
 DIFF = "train_hf_diffusion"

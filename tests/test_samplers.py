@@ -126,6 +126,7 @@ ORDERS = {
     ("condot", "rk4"): (4, (16, 32, 64, 128)),
 }
 
+
 def _order_cases():
     for sampler in sorted(SAMPLERS):
         for schedule, method in ORDERS:

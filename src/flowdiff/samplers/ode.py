@@ -70,9 +70,7 @@ class ODESampler(Component):
         counted = CountingModel(model)
         adaptive = self.method in ADAPTIVE_METHODS
         grid_size = self.steps + 1 if (self.return_trajectory or not adaptive) else 2
-        time_grid = torch.linspace(
-            0.0, 1.0, grid_size, device=x_init.device, dtype=x_init.dtype
-        )
+        time_grid = torch.linspace(0.0, 1.0, grid_size, device=x_init.device, dtype=x_init.dtype)
         # Built per call so the network is never stored twice inside the LightningModule.
         solver = ODESolver(velocity_model=lambda x, t: counted(x, t))
         result = solver.sample(
