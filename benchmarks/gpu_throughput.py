@@ -36,7 +36,10 @@ def dit_case(name: str, hidden: int, depth: int, heads: int, batch_size: int) ->
         f"DiT-{name}",
         [
             "model/network=dit",
-            "data=synthetic_images",
+            "data=arrays",
+            "data.file={images}",
+            "data.cond_key=null",
+            "data.shape=[3,32,32]",
             f"model.network.hidden={hidden}",
             f"model.network.depth={depth}",
             f"model.network.heads={heads}",

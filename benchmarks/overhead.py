@@ -31,12 +31,16 @@ CASES = {
     "toy2d_mlp": Case("toy2d_mlp", ["experiment=toy2d"], batch_size=256),
     # The digits U-Net (diffusers UNet2DModel), class-conditional.
     "digits_unet": Case("digits_unet", ["model/network=unet"], batch_size=128),
-    # A DiT on 32x32 images (needs configs/model/network/dit.yaml and data/arrays).
+    # A small DiT on random 32x32 RGB images through data=arrays.
     "dit32": Case(
         "dit32",
         [
             "model/network=dit",
-            "data=synthetic_images",
+            "data=arrays",
+            "data.file={images}",
+            "data.cond_key=null",
+            "data.shape=[3,32,32]",
+            "model.network.patch_size=2",
             "model.network.hidden=128",
             "model.network.depth=2",
             "model.network.heads=2",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
@@ -38,11 +39,25 @@ NO_EXTRAS = [
 
 @dataclass
 class Case:
-    """One benchmarked setting: Hydra overrides of ``configs/train.yaml`` and a batch size."""
+    """One benchmarked setting: Hydra overrides of ``configs/train.yaml`` and a batch size.
+
+    An override may name ``{images}``: a file of random images ``x`` of ``image_shape`` that
+    :func:`case_config` writes first (for networks that need larger images than the digits).
+    """
 
     name: str
     overrides: list[str] = field(default_factory=list)
     batch_size: int = 128
+    image_shape: tuple[int, ...] = (3, 32, 32)
+    num_images: int = 4096
+
+
+def write_images(path: Path, shape: tuple[int, ...], count: int) -> Path:
+    """Random images ``x`` ``(count, *shape)`` in an ``.npz`` for ``data=arrays``."""
+    if not path.is_file():
+        generator = torch.Generator().manual_seed(0)
+        np.savez(path, x=torch.rand(count, *shape, generator=generator).numpy())
+    return path
 
 
 @dataclass
@@ -56,10 +71,14 @@ def case_config(
     case: Case, accelerator: str, precision: str, compile: bool, output_dir: Path
 ) -> DictConfig:
     """The composed config of ``case`` on ``accelerator`` with ``precision`` and compile."""
+    overrides = case.overrides
+    if any("{images}" in override for override in overrides):
+        images = write_images(output_dir / "images.npz", case.image_shape, case.num_images)
+        overrides = [override.format(images=images) for override in overrides]
     return compose_config(
         "train",
         [
-            *case.overrides,
+            *overrides,
             f"batch_size={case.batch_size}",
             f"trainer.accelerator={accelerator}",
             f"trainer.precision={precision}",
