@@ -70,3 +70,11 @@ def test_sampler_mismatch_is_refused_when_the_config_is_built(tmp_path):
     cfg = compose_config(DIFF, ["model/sampler=ode"], output_dir=tmp_path)
     with pytest.raises(Exception, match="ODESampler samples flow_matching paths"):
         instantiate(cfg.model)
+
+
+@pytest.mark.parametrize(("data", "clip"), [("digits", True), ("toy2d", False)])
+def test_diffusion_clips_only_range_normalised_data(tmp_path, data, clip):
+    """DDIM on images needs the clean-data estimate clipped to [-1, 1]; vectors must not be."""
+    cfg = compose_config(DIFF, [f"data={data}"], output_dir=tmp_path)
+    assert cfg.model.path.clip_sample is clip
+    assert cfg.model.path.clip_sample is (cfg.data.normalization == "range")

@@ -34,8 +34,10 @@ class DiffusionPath(Component):
         prediction_type: ``epsilon``, ``v_prediction`` or ``sample``.
         beta_start: first beta of the linear schedules.
         beta_end: last beta of the linear schedules.
-        clip_sample: clip the clean-data estimate to ``[-1, 1]`` while sampling; sensible for
-            images scaled to ``[-1, 1]``, wrong for standardised vectors.
+        clip_sample: clip the clean-data estimate to ``[-1, 1]`` while sampling. Right for
+            images scaled to ``[-1, 1]`` (the config turns it on for range-normalised data):
+            without it, DDIM's early high-noise steps amplify the network's error and push
+            pixels far outside the data's range. Wrong for standardised vectors.
         timestep_spacing: how samplers spread fewer inference steps (``leading``, ``trailing``,
             ``linspace``). ``leading`` (diffusers' DDIM default) starts ``T / steps`` below the
             noisiest step; ``trailing`` starts on it, where the cosine schedule's
