@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -88,7 +89,20 @@ def comparison_figure(
     return fig
 
 
-def save_figure(fig: Figure, path) -> None:
+def save_figure(fig: Figure, path: Path | str) -> None:
     """Write ``fig`` as PNG and release it."""
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
+    """One PNG per image of ``images`` ``(B, C, H, W)`` as ``folder/000000.png`` ..., all in the
+    batch's common grey range (at most ``limit`` images)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = images.detach().float().cpu().numpy()[:limit]
+    low, high = float(data.min()), float(data.max())
+    for i, image in enumerate(data):
+        pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+        if pixels.ndim == 3:  # colour: scale to [0, 1] as imsave expects
+            pixels = (pixels - low) / max(high - low, 1e-12)
+        plt.imsave(folder / f"{i:06d}.png", pixels, cmap="gray", vmin=low, vmax=high)
