@@ -27,10 +27,12 @@ class LoadedModel:
     Attributes:
         model: the module in eval mode.
         weights: ``"ema"``, ``"raw"`` or ``"raw (no EMA weights in the checkpoint)"``.
+        global_step: the training step the checkpoint was written at.
     """
 
     model: GenerativeModule
     weights: str
+    global_step: int = 0
 
 
 def run_folder(ckpt_path: str | Path) -> Path:
@@ -56,12 +58,13 @@ def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> 
             f"record describes ({checkpoint['flowdiff']['network'].get('_target_')}): "
             f"{str(error).splitlines()[0]} Use an unmodified checkpoint from flowdiff-train."
         ) from error
+    step = int(checkpoint.get("global_step", 0))
     if has_ema and not ema:
         model.load_state_dict(checkpoint[RAW_WEIGHTS_KEY])
-        return LoadedModel(model, "raw")
+        return LoadedModel(model, "raw", step)
     if has_ema:
-        return LoadedModel(model, "ema")
-    return LoadedModel(model, "raw (no EMA weights in the checkpoint)" if ema else "raw")
+        return LoadedModel(model, "ema", step)
+    return LoadedModel(model, "raw (no EMA weights in the checkpoint)" if ema else "raw", step)
 
 
 def train_config(ckpt_path: str | Path) -> DictConfig:
