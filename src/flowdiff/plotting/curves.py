@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 #: (steps, values) of one scalar tag.
@@ -35,7 +31,8 @@ def curves_figure(scalars: dict[str, Series]) -> Figure | None:
     rates = {tag: s for tag, s in scalars.items() if tag.split("/")[-1].startswith("lr")}
     if not losses and not rates:
         return None
-    fig, (loss_ax, lr_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    loss_ax, lr_ax = fig.subplots(1, 2)
     for tag, (steps, values) in sorted(losses.items()):
         style = "o-" if len(steps) < 30 else "-"
         loss_ax.plot(steps, values, style, markersize=3, label=tag)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
@@ -26,7 +22,8 @@ def density_figure(generated: Tensor, real: Tensor | None = None, bins: int = 10
     if real is not None:
         panels.append((real.detach().cpu().numpy(), "real"))
     extent = _extent(*(points for points, _ in panels))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    fig = Figure(figsize=(5 * len(panels), 5))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (points, title) in zip(axes[0], panels, strict=True):
         ax.hist2d(points[:, 0], points[:, 1], bins=bins, range=extent, norm=LogNorm(), cmap="magma")
         ax.set_aspect("equal")
@@ -39,7 +36,8 @@ def trajectory_figure(trajectory: Tensor, max_paths: int = 300) -> Figure:
     """Paths of 2-D samples from noise to data, ``trajectory`` ``(T, N, 2)`` (first state is
     the noise, last the sample), at most ``max_paths`` of them."""
     states = trajectory.detach().cpu().numpy()[:, :max_paths]
-    fig, ax = plt.subplots(figsize=(6, 6))
+    fig = Figure(figsize=(6, 6))
+    ax = fig.subplots()
     ax.plot(states[:, :, 0], states[:, :, 1], color="0.6", linewidth=0.5, alpha=0.6)
     ax.scatter(*states[0].T, s=4, color="tab:blue", label="noise (start)", zorder=3)
     ax.scatter(*states[-1].T, s=4, color="tab:red", label="sample (end)", zorder=3)

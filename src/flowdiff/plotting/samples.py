@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.image
 import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
@@ -77,22 +74,21 @@ def comparison_figure(
     scatter plot for ``(B, 2)``, per-feature histograms otherwise."""
     width = 5 if real is None else 10
     if generated.dim() == 4:
-        fig = plt.figure(figsize=(width, 5.4))
+        fig = Figure(figsize=(width, 5.4))
         _images(fig, generated, real, cond)
     elif generated.dim() == 2 and generated.shape[1] == 2:
-        fig = plt.figure(figsize=(width, 5))
+        fig = Figure(figsize=(width, 5))
         _scatter(fig, generated, real)
     else:
-        fig = plt.figure(figsize=(16, 3))
+        fig = Figure(figsize=(16, 3))
         _histograms(fig, generated, real)
     fig.tight_layout()
     return fig
 
 
 def save_figure(fig: Figure, path: Path | str) -> None:
-    """Write ``fig`` as PNG and release it."""
+    """Write ``fig`` as PNG (figures are built without pyplot: nothing global holds them)."""
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
@@ -105,4 +101,4 @@ def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
         pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
         if pixels.ndim == 3:  # colour: scale to [0, 1] as imsave expects
             pixels = (pixels - low) / max(high - low, 1e-12)
-        plt.imsave(folder / f"{i:06d}.png", pixels, cmap="gray", vmin=low, vmax=high)
+        matplotlib.image.imsave(folder / f"{i:06d}.png", pixels, cmap="gray", vmin=low, vmax=high)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 
@@ -16,7 +12,8 @@ def sweep_figure(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> Figu
     """One panel per metric: its value against NFE (log scale), one line per run and sampler
     ``kind`` (the rows' ``run``, ``kind``, ``nfe`` and metric keys); a dashed line marks each
     metric's ``floor`` (real against real data) when the rows carry one."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    fig = Figure(figsize=(5 * len(metrics), 4))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         lines.setdefault((row["run"], row["kind"]), []).append(row)
