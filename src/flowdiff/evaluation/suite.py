@@ -55,25 +55,28 @@ class MetricSuite:
             labels = reference.train_cond if reference.has_labels else None
             self.features = FeatureClassifier(seed=self.options.seed).fit(reference.train_x, labels)
 
-    def _cap(self, *arrays):
-        n = self.options.max_samples
-        return [None if a is None else a[:n] for a in arrays]
+    def _size(self, count: int) -> int:
+        """Samples compared on each side: as many generated as real ones (and at most
+        ``max_samples``), so that scores and the floor share their finite-sample bias."""
+        return min(count, len(self.reference.val_x), self.options.max_samples)
 
     def score(self, x: Tensor, cond: Tensor | None) -> dict[str, float]:
         """Metrics of samples ``x`` ``(N, ...)`` drawn with conditions ``cond`` against the
         held-out split; lower is better except ``cond_accuracy`` (C2ST: 0.5 is best)."""
+        n = self._size(len(x))
         ref = self.reference
-        real_x, real_cond, x, cond = self._cap(ref.val_x, ref.val_cond, x, cond)
+        real_cond = None if ref.val_cond is None else ref.val_cond[:n]
+        cond = None if cond is None else cond[:n]
         if self.features is not None:
-            return self._image_scores(real_x, x, cond)
-        return self._vector_scores(real_x, real_cond, x, cond)
+            return self._image_scores(ref.val_x[:n], x[:n], cond)
+        return self._vector_scores(ref.val_x[:n], real_cond, x[:n], cond)
 
     def floor(self) -> dict[str, float]:
         """The same metrics with real training samples in place of generated ones (images: the
         classifier's accuracy on held-out real images): what a perfect model would score at
         this sample size."""
         ref = self.reference
-        n = min(len(ref.val_x), self.options.max_samples)
+        n = self._size(len(ref.train_x))
         if self.features is None:
             return self.score(
                 ref.train_x[:n], None if ref.train_cond is None else ref.train_cond[:n]
