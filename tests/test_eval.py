@@ -55,7 +55,7 @@ def test_toy2d_metrics_nll_sweep_and_figures(toy_fm, tmp_path):
     for name in ("samples", "histograms", "density", "trajectories", "curves", "sweep"):
         assert (folder / f"{name}.png").stat().st_size > 1000, name
     assert "| real vs real |" in (folder / "metrics.md").read_text()
-    assert (folder / "sweep.csv").read_text().count("\n") == 3
+    assert (folder / "sweep.csv").read_text().count("\n") == 4  # header, 2 settings, floor
     events = list((toy_fm.parent.parent / "tensorboard").glob("events.out.tfevents.*"))
     assert len(events) >= 2  # training's, and the evaluation's eval/* figures and scalars
 
@@ -68,8 +68,8 @@ def test_flow_matching_and_diffusion_side_by_side(toy_fm, toy_ddpm, tmp_path):
     assert "| fm | flow_matching | MLP |" in table and "| ddpm | diffusion | MLP |" in table
     rows = (folder / "comparison.csv").read_text().splitlines()
     header = rows[0].split(",")
-    assert len(rows) == 3 and "nll" in header
-    assert rows[2].split(",")[header.index("nll")] == ""  # no ODE likelihood for diffusion
+    assert len(rows) == 5 and "nll" in header  # each run and its real-vs-real floor
+    assert rows[3].split(",")[header.index("nll")] == ""  # no ODE likelihood for diffusion
     assert (folder / "fm" / "metrics.json").is_file()
     assert not (folder / "ddpm" / "sweep.png").exists()  # no sweep asked for
 

@@ -26,7 +26,7 @@ class LoadedModel:
 
     Attributes:
         model: the module in eval mode.
-        weights: ``"ema"``, ``"raw"`` or ``"raw (no EMA weights in the checkpoint)"``.
+        weights: ``"ema"``, ``"raw"`` or ``"raw (no EMA saved)"``.
         global_step: the training step the checkpoint was written at.
     """
 
@@ -64,7 +64,7 @@ def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> 
         return LoadedModel(model, "raw", step)
     if has_ema:
         return LoadedModel(model, "ema", step)
-    return LoadedModel(model, "raw (no EMA weights in the checkpoint)" if ema else "raw", step)
+    return LoadedModel(model, "raw (no EMA saved)" if ema else "raw", step)
 
 
 def train_config(ckpt_path: str | Path) -> DictConfig:

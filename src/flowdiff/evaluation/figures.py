@@ -42,7 +42,7 @@ def run_figures(
     reference: Reference,
     run: Path,
     sweep_rows: list[dict[str, Any]],
-    metrics: list[str],
+    floor: dict[str, float],
 ) -> dict[str, Figure]:
     """Samples next to real data, per-feature/channel histograms, for 2-D data the density
     and trajectories, the run's loss/LR curves, and quality against NFE for a sweep."""
@@ -61,7 +61,8 @@ def run_figures(
     if curves is not None:
         figures["curves"] = curves
     if sweep_rows:
-        figures["sweep"] = sweep_figure(sweep_rows, [m for m in metrics if m in sweep_rows[0]])
+        metrics = [m for m in floor if m in sweep_rows[0]]
+        figures["sweep"] = sweep_figure(sweep_rows, metrics, {sweep_rows[0]["run"]: floor})
     return figures
 
 

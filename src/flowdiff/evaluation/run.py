@@ -100,10 +100,10 @@ def score_checkpoint(cfg: DictConfig, ckpt: Path, name: str) -> RunResult:
     row.update({"seconds": round(main.seconds, 3), **main.metrics, **nll})
     settings = sweep_settings(cfg, model.path.family)
     sweep = [
-        {**common, **r, **{f"floor/{k}": v for k, v in floor.items()}}
+        {**common, **r}
         for r, _ in run_sweep(model, suite, settings, cfg.num_samples, cfg.batch_size, cfg.seed)
     ]
-    figures = run_figures(model, main, reference, run_folder(ckpt), sweep, list(floor))
+    figures = run_figures(model, main, reference, run_folder(ckpt), sweep, floor)
     return RunResult(row, sweep, floor, figures, main, loaded.global_step)
 
 
@@ -113,6 +113,11 @@ def _tensorboard(cfg: DictConfig, ckpt: Path):
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(log_dir=str(run_folder(ckpt) / "tensorboard"))
+
+
+def floor_row_of(result: RunResult) -> dict[str, Any]:
+    """The table row of the real-vs-real floor, under the run's name."""
+    return {"run": result.row["run"], "kind": "real vs real", **result.floor}
 
 
 def write_checkpoint_results(cfg: DictConfig, ckpt: Path, result: RunResult, folder: Path):
@@ -126,10 +131,11 @@ def write_checkpoint_results(cfg: DictConfig, ckpt: Path, result: RunResult, fol
             if isinstance(value, float):
                 writer.add_scalar(f"eval/{key}", value, result.global_step)
         writer.close()
+    floor_row = floor_row_of(result)
     if result.sweep:
-        write_table(folder, "sweep", result.sweep, columns_of(result.sweep, ROW_KEYS))
-    floor_row = {**{k: result.row[k] for k in ROW_KEYS[:4]}, "kind": "real vs real"}
-    rows = [result.row, {**floor_row, **result.floor}]
+        rows = [*result.sweep, floor_row]
+        write_table(folder, "sweep", rows, columns_of(rows, ROW_KEYS))
+    rows = [result.row, floor_row]
     write_table(folder, "metrics", rows, columns_of(rows, ROW_KEYS))
     record = {"ckpt_path": str(ckpt), **result.row, "floor": result.floor}
     record.update(sampler=result.evaluation.sampler, sweep=result.sweep, files=files)
@@ -142,17 +148,25 @@ def evaluate_checkpoints(cfg: DictConfig) -> Path:
     ckpts = checkpoints(cfg)
     root = output_root(cfg, ckpts)
     names = list(cfg.get("names") or [])
-    rows, sweeps = [], []
+    results = []
     for index, ckpt in enumerate(ckpts):
         name = run_name(ckpt, names, index)
         result = score_checkpoint(cfg, ckpt, name)
         write_checkpoint_results(cfg, ckpt, result, root if len(ckpts) == 1 else root / name)
-        rows.append(result.row)
-        sweeps += result.sweep
-    if len(ckpts) > 1:
-        write_table(root, "comparison", rows, columns_of(rows, ROW_KEYS))
-        if sweeps:
-            write_table(root, "comparison_sweep", sweeps, columns_of(sweeps, ROW_KEYS))
-            metrics = [m for m in columns_of(sweeps) if m not in ROW_KEYS and "/" not in m]
-            save_figure(sweep_figure(sweeps, metrics), root / "comparison_sweep.png")
+        results.append(result)
+    if len(results) > 1:
+        write_comparison(root, results)
     return root
+
+
+def write_comparison(root: Path, results: list[RunResult]) -> None:
+    """``comparison.md``/``.csv``: each run's default-sampler row and its floor; with sweeps,
+    ``comparison_sweep.md``/``.csv``/``.png`` over all runs."""
+    rows = [row for r in results for row in (r.row, floor_row_of(r))]
+    write_table(root, "comparison", rows, columns_of(rows, ROW_KEYS))
+    sweeps = [row for r in results for row in r.sweep]
+    if sweeps:
+        write_table(root, "comparison_sweep", sweeps, columns_of(sweeps, ROW_KEYS))
+        metrics = [m for m in results[0].floor if all(m in r.floor for r in results)]
+        floors = {r.row["run"]: r.floor for r in results}
+        save_figure(sweep_figure(sweeps, metrics, floors), root / "comparison_sweep.png")

@@ -8,23 +8,29 @@ from typing import Any
 from matplotlib.figure import Figure
 
 
-def sweep_figure(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> Figure:
+def sweep_figure(
+    rows: Sequence[dict[str, Any]],
+    metrics: Sequence[str],
+    floors: dict[str, dict[str, float]] | None = None,
+) -> Figure:
     """One panel per metric: its value against NFE (log scale), one line per run and sampler
-    ``kind`` (the rows' ``run``, ``kind``, ``nfe`` and metric keys); a dashed line marks each
-    metric's ``floor`` (real against real data) when the rows carry one."""
+    ``kind`` (the rows' ``run``, ``kind``, ``nfe`` and metric keys). ``floors`` maps a run to
+    its real-vs-real metrics, drawn as dashed lines: values below them are sampling noise."""
     fig = Figure(figsize=(5 * len(metrics), 4))
     axes = fig.subplots(1, len(metrics), squeeze=False)
     lines: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         lines.setdefault((row["run"], row["kind"]), []).append(row)
+    several = len({run for run, _ in lines}) > 1
     for ax, metric in zip(axes[0], metrics, strict=True):
         for (run, kind), points in lines.items():
             points = sorted(points, key=lambda r: r["nfe"])
-            label = f"{run}: {kind}" if len({r for r, _ in lines}) > 1 else kind
+            label = f"{run}: {kind}" if several else kind
             ax.plot([p["nfe"] for p in points], [p[metric] for p in points], "o-", label=label)
-        floors = {row.get(f"floor/{metric}") for row in rows} - {None}
-        for floor in floors:
-            ax.axhline(floor, color="0.4", linestyle="--", linewidth=1, label="real vs real")
+        for run, floor in (floors or {}).items():
+            if metric in floor:
+                label = f"{run}: real vs real" if several else "real vs real"
+                ax.axhline(floor[metric], color="0.4", linestyle="--", linewidth=1, label=label)
         ax.set(xscale="log", xlabel="NFE", ylabel=metric, title=f"{metric} vs NFE")
         ax.legend(fontsize=7)
     fig.tight_layout()

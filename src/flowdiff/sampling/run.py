@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
 from rich.progress import Progress
 
 from flowdiff.components import describe
@@ -50,7 +51,8 @@ def draw(
         batches.
     """
     xs, paths, nfe, batches = [], [], 0, 0
-    with Progress(transient=True) as progress:
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("sampling", total=num_samples)
         for start in range(0, num_samples, batch_size):
             count = min(batch_size, num_samples - start)
