@@ -29,7 +29,7 @@ def section_body(folder: Path, args: argparse.Namespace, images: Path) -> str:
         source = folder / f"{name}.png"
         if not source.is_file():
             raise FileNotFoundError(f"{source} is missing; run the command first.")
-        target = images / f"{args.section}_{name}.png"
+        target = images / f"{args.section}_{name.replace('/', '_')}.png"
         shutil.copyfile(source, target)
         lines += [f"![{name}]({images.name}/{target.name})", ""]
     return "\n".join(lines)

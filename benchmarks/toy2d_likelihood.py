@@ -102,12 +102,13 @@ def main() -> None:
     points, axis = grid()
     model_grid = log_likelihood(model, points, method="dopri5", atol=1e-5, rtol=1e-5)
     true_grid = true_log_density(points)
-    png = args.output.parent / "toy2d_likelihood.png"
+    png = args.output.parent / "evaluation" / "toy2d_likelihood.png"
+    png.parent.mkdir(parents=True, exist_ok=True)
     fig = figure(model_grid.numpy(), true_grid.numpy(), axis, log_q.numpy(), true_log_density(x))
     fig.savefig(png, dpi=90)
     command = f"python benchmarks/toy2d_likelihood.py {args.ckpt} --output {args.output}"
     body = ["## NLL on 8 gaussians against the true density", "", f"Command: `{command}`", ""]
-    body += [*lines, "", f"![true and model densities]({png.name})"]
+    body += [*lines, "", f"![true and model densities](evaluation/{png.name})"]
     write_section(args.output, "toy2d_likelihood", "\n".join(body))
 
 

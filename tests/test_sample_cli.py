@@ -165,3 +165,9 @@ def test_guidance_scale_only_where_generate_takes_it(digits_ckpt, tmp_path):
     else:
         with pytest.raises(ValueError, match=r"guidance_scale=2\.0.*no classifier-free guidance"):
             run_sample(digits_ckpt, tmp_path, "guidance_scale=2.0")
+
+
+def test_labels_out_of_range(digits_ckpt, tmp_path):
+    np.save(tmp_path / "labels.npy", np.array([1, 12]))
+    with pytest.raises(ValueError, match=r"labels\.npy.*in \[0, 10\)"):
+        run_sample(digits_ckpt, tmp_path, f"conditions={tmp_path}/labels.npy")

@@ -43,7 +43,9 @@ def reference_from(
 ) -> Reference:
     """Collect a set-up datamodule's training and validation splits (at most ``limit`` of
     each), mapped back to data units by ``denormalize`` (the model's normaliser)."""
-    train_x, train_cond = collect(datamodule.train_dataloader(), limit)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # the training loader shuffles: the same subset on every call
+        train_x, train_cond = collect(datamodule.train_dataloader(), limit)
     val_x, val_cond = collect(datamodule.val_dataloader(), limit)
     with torch.no_grad():
         return Reference(

@@ -28,14 +28,16 @@ def curves_figure(scalars: dict[str, Series]) -> Figure | None:
     """Losses (``*loss*`` tags) and learning rates (``lr*`` tags) against the step, in two
     panels; ``None`` when neither was logged."""
     losses = {tag: s for tag, s in scalars.items() if "loss" in tag}
-    rates = {tag: s for tag, s in scalars.items() if tag.split("/")[-1].startswith("lr")}
+    # LearningRateMonitor logs `lr-<Optimizer>` or, per parameter group, `lr-<Optimizer>/pg1`.
+    rates = {tag: s for tag, s in scalars.items() if tag.split("/")[0].startswith("lr")}
     if not losses and not rates:
         return None
     fig = Figure(figsize=(11, 4))
     loss_ax, lr_ax = fig.subplots(1, 2)
     for tag, (steps, values) in sorted(losses.items()):
         style = "o-" if len(steps) < 30 else "-"
-        loss_ax.plot(steps, values, style, markersize=3, label=tag)
+        thin = {"alpha": 0.35, "linewidth": 0.8} if tag.endswith("_step") else {}
+        loss_ax.plot(steps, values, style, markersize=3, label=tag, **thin)
     loss_ax.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
     for tag, (steps, values) in sorted(rates.items()):
         lr_ax.plot(steps, values, label=tag)

@@ -26,6 +26,7 @@ def density_figure(generated: Tensor, real: Tensor | None = None, bins: int = 10
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (points, title) in zip(axes[0], panels, strict=True):
         ax.hist2d(points[:, 0], points[:, 1], bins=bins, range=extent, norm=LogNorm(), cmap="magma")
+        ax.set_facecolor("black")  # empty bins: the colour map's zero end
         ax.set_aspect("equal")
         ax.set_title(f"{title} density ({len(points)} samples)")
     fig.tight_layout()

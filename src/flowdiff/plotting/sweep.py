@@ -31,7 +31,10 @@ def sweep_figure(
             if metric in floor:
                 label = f"{run}: real vs real" if several else "real vs real"
                 ax.axhline(floor[metric], color="0.4", linestyle="--", linewidth=1, label=label)
-        ax.set(xscale="log", xlabel="NFE", ylabel=metric, title=f"{metric} vs NFE")
+        values = [row[metric] for row in rows if metric in row]
+        spread = min(values) > 0 and max(values) > 20 * min(values)
+        ax.set(xscale="log", yscale="log" if spread else "linear", xlabel="NFE", ylabel=metric)
+        ax.set_title(f"{metric} vs NFE")
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -79,7 +79,8 @@ def check_conditions(model: GenerativeModule, cond: Tensor, source: str) -> None
     hparams = getattr(model.network, "hparams", {})
     num_classes, cond_dim = hparams.get("num_classes", 0), hparams.get("cond_dim", 0)
     per_sample = tuple(cond.shape[1:])
-    if num_classes and (per_sample or cond.is_floating_point()):
+    labels_wrong = per_sample or cond.is_floating_point() or cond.min() < 0
+    if num_classes and (labels_wrong or cond.max() >= num_classes):
         expected = f"integer class labels of shape (N,) in [0, {num_classes})"
     elif cond_dim and per_sample != (cond_dim,):
         expected = f"vectors of shape (N, {cond_dim})"
@@ -129,5 +130,7 @@ def resolve_conditions(
         check_conditions(model, cond, "val")
         return Conditions(cond, "val", real=model.normalizer.denormalize(x.to(model.device)))
     cond = read_conditions(conditions, key)
+    if getattr(model.network, "hparams", {}).get("cond_dim", 0):
+        cond = cond.float()  # vectors stored as integers are still vectors
     check_conditions(model, cond, conditions)
     return Conditions(cond[:num_samples], str(conditions))
