@@ -4,6 +4,8 @@ comparison, TensorBoard figures, the Python API, and clear messages for bad inpu
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,22 @@ def test_checkpoint_without_its_run_config(toy_fm, tmp_path):
     lonely.write_bytes(toy_fm.read_bytes())
     with pytest.raises(FileNotFoundError, match=r"No training config at .*\.hydra/config\.yaml"):
         run_eval(tmp_path / "out", f"ckpt_path={lonely}")
+
+
+@pytest.mark.slow  # two fresh interpreters: 20-50 s on a shared 2-core machine
+def test_command_line_from_another_folder(toy_fm, tmp_path):
+    """`python -m flowdiff.cli.eval` (what the flowdiff-eval script runs), started elsewhere;
+    a bad checkpoint exits non-zero with its message."""
+    command = [sys.executable, "-m", "flowdiff.cli.eval", "num_samples=100", "tensorboard=false"]
+    good = subprocess.run(
+        [*command, f"ckpt_path={toy_fm}", "nll.enabled=false", f"output_dir={tmp_path}/out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert good.returncode == 0, good.stderr[-2000:]
+    assert "metrics.md" in good.stdout and "| real vs real |" in good.stdout
+    bad = subprocess.run(
+        [*command, f"ckpt_path={tmp_path}/nope.ckpt"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "nope.ckpt' does not exist" in bad.stderr
