@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,6 @@ class Evaluation:
     seconds: float
     samples: Tensor
     cond: Tensor | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def sample_and_score(
