@@ -19,7 +19,7 @@ from flowdiff.metrics.likelihood import bits_per_dim, log_likelihood
 from flowdiff.module import GenerativeModule
 from flowdiff.runs import build_datamodule, load_model
 from flowdiff.samplers.base import Sampler
-from flowdiff.sampling.run import draw
+from flowdiff.sampling.run import draw, generate_kwargs
 
 
 @dataclass
@@ -53,12 +53,16 @@ def sample_and_score(
     num_samples: int,
     batch_size: int = 1000,
     seed: int = 0,
+    **generate_options: Any,
 ) -> Evaluation:
-    """Draw ``num_samples`` with the held-out conditions and score them."""
+    """Draw ``num_samples`` with the held-out conditions and score them; ``generate_options``
+    go to :meth:`GenerativeModule.generate` (e.g. ``guidance_scale``)."""
     cond = generation_conditions(suite.reference, num_samples)
     generator = torch.Generator(model.device).manual_seed(seed)
     start = time.perf_counter()
-    out, batches = draw(model, sampler, num_samples, batch_size, cond, generator)
+    out, batches = draw(
+        model, sampler, num_samples, batch_size, cond, generator, **generate_options
+    )
     seconds = time.perf_counter() - start
     metrics = suite.score(out.x, cond)
     return Evaluation(metrics, {}, describe(sampler), out.nfe // batches, seconds, out.x, cond)
@@ -88,6 +92,7 @@ def evaluate(
     nll_samples: int = 500,
     nll_options: dict[str, Any] | None = None,
     metric_options: MetricOptions | None = None,
+    guidance_scale: float | None = None,
 ) -> Evaluation:
     """Sample a model and compare the samples with its held-out data.
 
@@ -102,6 +107,7 @@ def evaluate(
         nll_samples: held-out samples whose likelihood is computed (flow matching; 0: none).
         nll_options: keyword arguments of :func:`flowdiff.metrics.log_likelihood`.
         metric_options: sizes and seeds of the metrics.
+        guidance_scale: classifier-free guidance, where the model's ``generate`` takes it.
 
     Returns:
         An :class:`Evaluation` with ``metrics`` and the real-vs-real ``floor``.
@@ -116,7 +122,9 @@ def evaluate(
         datamodule, lambda x: model.normalizer.denormalize(x.to(model.device)).cpu()
     )
     suite = MetricSuite(reference, metric_options)
-    result = sample_and_score(model, suite, sampler or model.sampler, num_samples, batch_size, seed)
+    options = generate_kwargs(model, guidance_scale)
+    sampler = sampler or model.sampler
+    result = sample_and_score(model, suite, sampler, num_samples, batch_size, seed, **options)
     result.floor = suite.floor()
     result.metrics.update(
         likelihood_metrics(model, reference, nll_samples, seed=seed, **(nll_options or {}))

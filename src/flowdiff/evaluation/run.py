@@ -18,11 +18,21 @@ from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.evaluation.sweep import run_sweep, sampler_label
 from flowdiff.plotting import save_figure, sweep_figure
 from flowdiff.runs import build_datamodule, load_model, run_folder
-from flowdiff.sampling.run import sampler_from_config
+from flowdiff.sampling.run import generate_kwargs, sampler_from_config
 from flowdiff.sampling.sampler_config import default_device
 
 #: Leading columns of the tables; metric columns follow.
-ROW_KEYS = ("run", "family", "network", "weights", "kind", "steps", "nfe", "seconds")
+ROW_KEYS = (
+    "run",
+    "family",
+    "network",
+    "weights",
+    "guidance_scale",
+    "kind",
+    "steps",
+    "nfe",
+    "seconds",
+)
 
 
 def checkpoints(cfg: DictConfig) -> list[Path]:
@@ -88,21 +98,22 @@ def score_checkpoint(cfg: DictConfig, ckpt: Path, name: str) -> RunResult:
     reference = reference_from(build_datamodule(ckpt), denormalize)
     suite = MetricSuite(reference, MetricOptions(**cfg.metrics))
     sampler = sampler_from_config(model, cfg, trajectory=False)
-    main = sample_and_score(model, suite, sampler, cfg.num_samples, cfg.batch_size, cfg.seed)
+    options = generate_kwargs(model, cfg.get("guidance_scale"))
+    sizes = (cfg.num_samples, cfg.batch_size, cfg.seed)
+    main = sample_and_score(model, suite, sampler, *sizes, **options)
     floor = suite.floor()
     nll = {}
     if cfg.nll.enabled:
         nll = likelihood_metrics(model, reference, cfg.nll.num_samples, **cfg.nll.options)
     common = {"run": name, "family": model.path.family, "network": type(model.network).__name__}
     common["weights"] = loaded.weights
+    if options:
+        common["guidance_scale"] = options["guidance_scale"]
     kind, steps = sampler_label(sampler)
     row = {**common, "kind": kind, "steps": steps, "nfe": main.nfe}
     row.update({"seconds": round(main.seconds, 3), **main.metrics, **nll})
     settings = sweep_settings(cfg, model.path.family)
-    sweep = [
-        {**common, **r}
-        for r, _ in run_sweep(model, suite, settings, cfg.num_samples, cfg.batch_size, cfg.seed)
-    ]
+    sweep = [{**common, **r} for r, _ in run_sweep(model, suite, settings, *sizes, **options)]
     figures = run_figures(model, main, reference, run_folder(ckpt), sweep, floor)
     return RunResult(row, sweep, floor, figures, main, loaded.global_step)
 

@@ -42,6 +42,7 @@ def run_sweep(
     num_samples: int,
     batch_size: int,
     seed: int,
+    **generate_options: Any,
 ) -> list[tuple[dict[str, Any], Evaluation]]:
     """Score each sampler ``settings`` entry (overrides merged onto the model's sampler, e.g.
     ``{"method": "euler", "steps": 4}``), all from the same seeded noise.
@@ -53,7 +54,9 @@ def run_sweep(
     results = []
     for setting in settings:
         sampler = build_sampler(model.sampler, dict(setting), None)
-        evaluation = sample_and_score(model, suite, sampler, num_samples, batch_size, seed)
+        evaluation = sample_and_score(
+            model, suite, sampler, num_samples, batch_size, seed, **generate_options
+        )
         kind, steps = sampler_label(sampler)
         row = {
             "kind": kind,
