@@ -17,7 +17,7 @@ def main(cfg: DictConfig) -> None:
     from flowdiff.sampling import sample
 
     folder = sample(cfg)
-    print(f"Samples written to {folder}/ (samples.npz, samples.png, samples.json)")
+    print(f"Samples written to {folder}/")
 
 
 if __name__ == "__main__":

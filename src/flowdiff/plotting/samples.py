@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.image
 import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
@@ -76,19 +74,31 @@ def comparison_figure(
     scatter plot for ``(B, 2)``, per-feature histograms otherwise."""
     width = 5 if real is None else 10
     if generated.dim() == 4:
-        fig = plt.figure(figsize=(width, 5.4))
+        fig = Figure(figsize=(width, 5.4))
         _images(fig, generated, real, cond)
     elif generated.dim() == 2 and generated.shape[1] == 2:
-        fig = plt.figure(figsize=(width, 5))
+        fig = Figure(figsize=(width, 5))
         _scatter(fig, generated, real)
     else:
-        fig = plt.figure(figsize=(16, 3))
+        fig = Figure(figsize=(16, 3))
         _histograms(fig, generated, real)
     fig.tight_layout()
     return fig
 
 
-def save_figure(fig: Figure, path) -> None:
-    """Write ``fig`` as PNG and release it."""
+def save_figure(fig: Figure, path: Path | str) -> None:
+    """Write ``fig`` as PNG (figures are built without pyplot: nothing global holds them)."""
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+
+
+def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
+    """One PNG per image of ``images`` ``(B, C, H, W)`` as ``folder/000000.png`` ..., all in the
+    batch's common grey range (at most ``limit`` images)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = images.detach().float().cpu().numpy()[:limit]
+    low, high = float(data.min()), float(data.max())
+    for i, image in enumerate(data):
+        pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+        if pixels.ndim == 3:  # colour: scale to [0, 1] as imsave expects
+            pixels = (pixels - low) / max(high - low, 1e-12)
+        matplotlib.image.imsave(folder / f"{i:06d}.png", pixels, cmap="gray", vmin=low, vmax=high)

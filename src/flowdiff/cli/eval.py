@@ -1,0 +1,31 @@
+"""``flowdiff-eval``: score checkpoints against held-out data, sweep samplers, compare runs.
+
+flowdiff-eval ckpt_path=outputs/<run>/checkpoints/last.ckpt
+flowdiff-eval ckpt_path=... sweep=true                       # quality against NFE
+flowdiff-eval 'ckpt_paths=[outputs/fm/checkpoints/last.ckpt,outputs/ddpm/checkpoints/last.ckpt]'
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import hydra
+from omegaconf import DictConfig
+
+from flowdiff.cli.config_dir import config_dir
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
+def main(cfg: DictConfig) -> None:
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    from flowdiff.evaluation.run import evaluate_checkpoints
+
+    folder = evaluate_checkpoints(cfg)
+    print(f"Evaluation written to {folder}/")
+    for table in ("comparison.md", "metrics.md", "sweep.md"):
+        if (folder / table).is_file():
+            print(f"\n{table}\n{(folder / table).read_text()}")
+
+
+if __name__ == "__main__":
+    main()

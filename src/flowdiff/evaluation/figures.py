@@ -1,0 +1,78 @@
+"""The figures of one evaluated run, written as PNG and (key ones) logged to TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from flowdiff.evaluation.api import Evaluation
+from flowdiff.evaluation.reference import Reference
+from flowdiff.module import GenerativeModule
+from flowdiff.plotting import (
+    comparison_figure,
+    curves_figure,
+    density_figure,
+    histogram_figure,
+    read_scalars,
+    save_figure,
+    sweep_figure,
+    trajectory_figure,
+)
+from flowdiff.sampling.sampler_config import build_sampler
+
+#: Figures logged to the run's TensorBoard as ``eval/<name>``.
+KEY_FIGURES = ("samples", "histograms", "density", "sweep")
+
+
+def _trajectories(model: GenerativeModule, evaluation: Evaluation, count: int = 300) -> Figure:
+    sampler = build_sampler(model.sampler, {**evaluation.sampler, "return_trajectory": True}, None)
+    count = min(count, len(evaluation.samples))
+    cond = None if evaluation.cond is None else evaluation.cond[:count]
+    generator = torch.Generator(model.device).manual_seed(0)
+    out = model.generate(count, cond, sampler=sampler, generator=generator)
+    return trajectory_figure(out.trajectory.cpu())
+
+
+def run_figures(
+    model: GenerativeModule,
+    evaluation: Evaluation,
+    reference: Reference,
+    run: Path,
+    sweep_rows: list[dict[str, Any]],
+    floor: dict[str, float],
+) -> dict[str, Figure]:
+    """Samples next to real data, per-feature/channel histograms, for 2-D data the density
+    and trajectories, the run's loss/LR curves, and quality against NFE for a sweep."""
+    x, real = evaluation.samples, reference.val_x
+    grid_cond = evaluation.cond if reference.has_labels else None
+    figures = {
+        "samples": comparison_figure(
+            x[:100], real[:100], None if grid_cond is None else grid_cond[:100]
+        ),
+        "histograms": histogram_figure(x, real),
+    }
+    if x.dim() == 2 and x.shape[1] == 2:
+        figures["density"] = density_figure(x, real)
+        figures["trajectories"] = _trajectories(model, evaluation)
+    curves = curves_figure(read_scalars(run / "tensorboard"))
+    if curves is not None:
+        figures["curves"] = curves
+    if sweep_rows:
+        metrics = [m for m in floor if m in sweep_rows[0]]
+        figures["sweep"] = sweep_figure(sweep_rows, metrics, {sweep_rows[0]["run"]: floor})
+    return figures
+
+
+def write_figures(
+    figures: dict[str, Figure], folder: Path, writer=None, step: int = 0
+) -> list[str]:
+    """``<name>.png`` for every figure; the :data:`KEY_FIGURES` also to a TensorBoard
+    ``SummaryWriter`` when one is given."""
+    for name, fig in figures.items():
+        if writer is not None and name in KEY_FIGURES:
+            writer.add_figure(f"eval/{name}", fig, step, close=False)
+        save_figure(fig, folder / f"{name}.png")
+    return [f"{name}.png" for name in figures]

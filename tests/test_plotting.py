@@ -1,0 +1,65 @@
+"""Figures: the right panels for each data kind, curves read back from TensorBoard records."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from flowdiff.plotting import (
+    curves_figure,
+    density_figure,
+    histogram_figure,
+    read_scalars,
+    save_figure,
+    sweep_figure,
+    trajectory_figure,
+)
+
+
+def test_histograms_per_feature_for_vectors_and_per_channel_for_images():
+    vectors = histogram_figure(torch.randn(50, 5), torch.randn(60, 5))
+    assert [ax.get_title() for ax in vectors.axes if ax.axison][-1] == "feature 4"
+    images = histogram_figure(torch.randn(20, 3, 4, 4), torch.randn(20, 3, 4, 4))
+    assert [ax.get_title() for ax in images.axes if ax.axison] == [
+        "channel 0",
+        "channel 1",
+        "channel 2",
+    ]
+
+
+def test_density_and_trajectories_of_2d_samples(tmp_path):
+    density = density_figure(torch.randn(500, 2), torch.randn(400, 2))
+    assert len(density.axes) == 2
+    trajectory = torch.cumsum(torch.randn(6, 30, 2), dim=0)
+    figure = trajectory_figure(trajectory)
+    assert len(figure.axes[0].lines) == 30  # one path per sample
+    save_figure(figure, tmp_path / "t.png")
+    assert (tmp_path / "t.png").stat().st_size > 1000
+
+
+def test_curves_read_back_from_tensorboard(tmp_path):
+    writer = SummaryWriter(tmp_path)
+    for step in range(5):
+        writer.add_scalar("train/loss_step", 1.0 / (step + 1), step)
+        writer.add_scalar("lr-AdamW/pg1", 0.1 * step, step)
+        writer.add_scalar("epoch", 0, step)
+    writer.close()
+    scalars = read_scalars(tmp_path)
+    assert scalars["train/loss_step"][0] == [0, 1, 2, 3, 4]
+    loss_ax, lr_ax = curves_figure(scalars).axes
+    assert [line.get_label() for line in loss_ax.lines] == ["train/loss_step"]
+    assert [line.get_label() for line in lr_ax.lines] == ["lr-AdamW/pg1"]
+    assert curves_figure({"epoch": ([0], [0.0])}) is None
+
+
+def test_sweep_figure_lines_floor_and_log_scale():
+    rows = [
+        {"run": "a", "kind": "euler", "nfe": n, "w2": 10.0 / n, "mmd": 0.1 - 0.01 * n}
+        for n in (1, 2, 4, 8)
+    ]
+    fig = sweep_figure(rows, ["w2", "mmd"], {"a": {"w2": 0.5}})
+    w2_ax, mmd_ax = fig.axes
+    assert w2_ax.get_yscale() == "linear" and mmd_ax.get_yscale() == "linear"
+    assert [line.get_label() for line in w2_ax.lines] == ["euler", "real vs real"]
+    rows.append({"run": "a", "kind": "rk4", "nfe": 16, "w2": 500.0, "mmd": 0.0})
+    assert sweep_figure(rows, ["w2"]).axes[0].get_yscale() == "log"  # values span decades
