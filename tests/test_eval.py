@@ -13,9 +13,10 @@ import pytest
 from omegaconf import OmegaConf
 
 import flowdiff
+from flowdiff.config import compose_config
 from flowdiff.evaluation.run import evaluate_checkpoints
 from flowdiff.training import train
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY
 from tests.eval_helpers import vector_run
 
 #: Small and fast: 200 samples, a cheap likelihood.
