@@ -1,0 +1,130 @@
+"""One clear line for every error a user can cause; the traceback only on request.
+
+Every console script runs its ``hydra.main`` function through :func:`run_cli`. Hydra is told to
+raise (``HYDRA_FULL_ERROR=1``) instead of printing its own multi-line report, so config
+composition errors, constructor errors, data and checkpoint errors all arrive here and are
+printed as ``<program>: error: <message>`` with exit code 1. ``FLOWDIFF_DEBUG=1`` re-raises them
+with the full traceback. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from hydra.errors import HydraException, InstantiationException
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf.errors import OmegaConfBaseException
+
+from flowdiff.errors import FlowdiffError
+
+DEBUG_ENV = "FLOWDIFF_DEBUG"
+#: Exit code of a run stopped by SIGTERM after saving its checkpoint (128 + 15, as a shell
+#: reports a terminated process): it did not finish, so job chains must not carry on as if it did.
+SIGTERM_EXIT = 143
+#: Built-in exceptions raised at the edges for what the user gave: a value, a file, a key.
+USER_ERRORS = (FlowdiffError, HydraException, OmegaConfBaseException, ValueError, OSError, KeyError)
+DEBUG_HINT = f"(set {DEBUG_ENV}=1 for the traceback)"
+
+
+def debug_enabled() -> bool:
+    """``FLOWDIFF_DEBUG=1``, or Hydra's own ``HYDRA_FULL_ERROR=1`` set by the user."""
+    return any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in _DEBUG_VARS)
+
+
+_DEBUG_VARS = [DEBUG_ENV]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _hydra_message(error: HydraException) -> str:
+    """Hydra's multi-line reports, reduced to what to change."""
+    text = str(error).split("Config search path:")[0]
+    override = re.search(r"Could not override '([^']+)'\.\s*To append to your config use (\S+)", text)
+    if override:
+        key, plus = override.groups()
+        return (
+            f"unknown config key {key!r}: no such key in the composed config; check its "
+            f"spelling (flowdiff-train --cfg job lists every key), or use {plus} to add one."
+        )
+    options = re.search(r"Available options in '([^']+)':(.*)", text, re.S)
+    if options:
+        head = _one_line(text[: options.start()])
+        choices = ", ".join(options.group(2).split())
+        return f"{head}; available options in {options.group(1)!r}: {choices}."
+    cause = error.__cause__
+    extra = f" ({_one_line(str(cause))})" if isinstance(cause, OmegaConfBaseException) else ""
+    return _one_line(text) + extra
+
+
+def user_message(error: BaseException) -> str | None:
+    """The one-line message for an error a user can fix, or ``None`` for a bug."""
+    if isinstance(error, InstantiationException):
+        cause = error.__cause__
+        if isinstance(cause, USER_ERRORS):
+            return user_message(cause)
+        key = re.search(r"full_key: (\S+)", str(error))
+        where = f" (building {key.group(1)})" if key else ""
+        return _one_line(str(error).split("\n")[1] if "\n" in str(error) else str(error)) + where
+    if isinstance(error, HydraException):
+        return _hydra_message(error)
+    if isinstance(error, PermissionError):
+        return (
+            f"cannot write {str(error.filename or '')!r}: permission denied; run from a "
+            "writable folder or choose another one with hydra.run.dir=<folder>."
+        )
+    if isinstance(error, KeyError):
+        return _one_line(str(error.args[0]) if error.args else repr(error))
+    if isinstance(error, USER_ERRORS):
+        return _one_line(str(error))
+    return None
+
+
+def _sigterm_message(error: SIGTERMException) -> str:
+    saved = getattr(error, "flowdiff_checkpoint", None)
+    if saved is None:
+        return "stopped by SIGTERM before any training step finished; nothing new to save."
+    return (
+        f"stopped by SIGTERM at step {error.flowdiff_step}; saved {saved}. Resume with "
+        f"ckpt_path={saved}"
+    )
+
+
+def _exit_with_message(error: Exception) -> None:
+    """Print a user error as one line and exit 1; re-raise bugs, and everything when debugging."""
+    message = user_message(error)
+    if message is None or debug_enabled():
+        raise error
+    print(f"{Path(sys.argv[0]).name}: error: {message} {DEBUG_HINT}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Inside a ``hydra.main`` function: report user errors before Hydra prints its own
+    "Error executing job" banner (Hydra catches ``Exception`` but not ``SystemExit``)."""
+    try:
+        yield
+    except Exception as error:
+        _exit_with_message(error)
+
+
+def run_cli(main: Callable[[], Any]) -> None:
+    """Run a ``hydra.main`` function, turning user errors into one line and an exit code."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1" and "HYDRA_FULL_ERROR" not in _DEBUG_VARS:
+        _DEBUG_VARS.append("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing its own report
+    try:
+        main()
+    except SIGTERMException as error:
+        print(f"{Path(sys.argv[0]).name}: {_sigterm_message(error)}", file=sys.stderr)
+        sys.exit(SIGTERM_EXIT)
+    except Exception as error:
+        _exit_with_message(error)
