@@ -44,10 +44,13 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save(obj, path)`` through a fsynced temporary file and an atomic rename.
 
     A process killed at any point leaves ``path`` either untouched or complete; at worst a
-    ``.tmp-*`` file remains beside it.
+    ``.tmp-*`` file remains beside it, removed by the next save to the same ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):  # left by an earlier kill
+        with contextlib.suppress(OSError):
+            stale.unlink()
     handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:

@@ -45,8 +45,9 @@ def _check_file(path: Path) -> None:
         )
     if not zipfile.is_zipfile(path):
         raise CheckpointError(
-            f"ckpt_path={str(path)!r} is not a PyTorch checkpoint (not a zip archive: it is "
-            "truncated, empty or another kind of file); use a .ckpt written by flowdiff-train."
+            f"ckpt_path={str(path)!r} is not a readable PyTorch checkpoint (not a zip "
+            "archive: it is truncated, empty or another kind of file); use a .ckpt written by "
+            "flowdiff-train."
         )
 
 
@@ -55,7 +56,8 @@ def _load(path: Path, map_location: Any, trust: bool) -> Any:
         return torch.load(path, map_location=map_location, weights_only=not trust)
     except pickle.UnpicklingError as error:
         if trust:
-            raise CheckpointError(f"ckpt_path={str(path)!r} cannot be unpickled: {error}") from error
+            message = f"ckpt_path={str(path)!r} cannot be unpickled: {error}"
+            raise CheckpointError(message) from error
         first_line = str(error).strip().splitlines()[0][:200]
         raise CheckpointError(
             f"ckpt_path={str(path)!r} holds Python objects beyond tensors and plain containers "

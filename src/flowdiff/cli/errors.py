@@ -47,7 +47,7 @@ def _one_line(text: str) -> str:
 def _hydra_message(error: HydraException) -> str:
     """Hydra's multi-line reports, reduced to what to change."""
     text = str(error).split("Config search path:")[0]
-    override = re.search(r"Could not override '([^']+)'\.\s*To append to your config use (\S+)", text)
+    override = re.search(r"Could not override '([^']+)'\.\s*To append .* use (\S+)", text)
     if override:
         key, plus = override.groups()
         return (
@@ -79,6 +79,11 @@ def user_message(error: BaseException) -> str | None:
         return (
             f"cannot write {str(error.filename or '')!r}: permission denied; run from a "
             "writable folder or choose another one with hydra.run.dir=<folder>."
+        )
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return (
+            f"cannot use {str(error.filename)!r}: {error.strerror}; check the path "
+            "(ckpt_path, data.data_dir, run_name or hydra.run.dir)."
         )
     if isinstance(error, KeyError):
         return _one_line(str(error.args[0]) if error.args else repr(error))

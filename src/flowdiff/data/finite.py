@@ -45,7 +45,8 @@ def handle_nonfinite(
         return x, cond
     counts = ", ".join(
         f"{key}: {int(torch.isnan(parts[key]).sum())} NaN and "
-        f"{int(torch.isinf(parts[key]).sum())} inf" for key in bad
+        f"{int(torch.isinf(parts[key]).sum())} inf"
+        for key in bad
     )
     summary = f"{source}: {counts} values in {int(rows.sum())} of {len(x)} samples"
     if policy == "refuse":
