@@ -3,8 +3,10 @@
 Starts ``flowdiff-train`` (toy 2-D data, a 2-million-parameter MLP so each checkpoint takes a
 moment to write) and kills it with SIGKILL, alternating two moments:
 
-* ``random``: a uniform random delay after the start (start-up, restore, training or saving);
-* ``write``: as soon as ``last.ckpt``'s temporary file holds some bytes: mid-write.
+* ``random``: a uniform random delay after training (re)starts: in a step, in validation or
+  in a checkpoint write, wherever it falls;
+* ``write``: in the middle of overwriting ``last.ckpt`` (its temporary file holds some bytes),
+  the first or second time after the (re)start.
 
 After every kill it checks that every ``*.ckpt`` in the run loads with ``weights_only=True``
 (none is corrupt) and that ``last.ckpt``'s step never moved backwards, then resumes with
@@ -68,19 +70,30 @@ class Kill:
 
 def _env() -> dict[str, str]:
     path = os.pathsep.join([str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, "PYTHONPATH": path, **threads}
+
+
+def _resume_from(run_dir: Path) -> Path | None:
+    """``last.ckpt``; before the first one exists, the newest other checkpoint (a kill can land
+    between the first epoch's top-k file and the first ``last.ckpt``)."""
+    folder = run_dir / "checkpoints"
+    if (folder / "last.ckpt").is_file():
+        return folder / "last.ckpt"
+    others = sorted(folder.glob("*.ckpt"), key=lambda f: f.stat().st_mtime)
+    return others[-1] if others else None
 
 
 def _command(run_dir: Path, max_epochs: int) -> list[str]:
     train = Path(sys.executable).parent / "flowdiff-train"
-    last = run_dir / "checkpoints" / "last.ckpt"
-    resume = [f"ckpt_path={last}"] if last.is_file() else []
+    last = _resume_from(run_dir)
+    resume = [f"ckpt_path={last}"] if last is not None else []
     return [str(train), *OVERRIDES, f"max_epochs={max_epochs}", f"hydra.run.dir={run_dir}", *resume]
 
 
 def _step(run_dir: Path) -> int | None:
-    last = run_dir / "checkpoints" / "last.ckpt"
-    return int(read_checkpoint(last)["global_step"]) if last.is_file() else None
+    last = _resume_from(run_dir)
+    return int(read_checkpoint(last)["global_step"]) if last is not None else None
 
 
 def _audit(run_dir: Path) -> tuple[int, int]:
@@ -95,24 +108,36 @@ def _audit(run_dir: Path) -> tuple[int, int]:
     return readable, corrupt
 
 
-def _writing_last(folder: Path) -> bool:
-    """Whether ``last.ckpt``'s temporary file exists and already holds some bytes."""
+def _new_last_temp(folder: Path, seen: set[str]) -> str | None:
+    """A temporary file of ``last.ckpt`` not seen before that already holds some bytes."""
     for file in folder.glob(f"{TEMP_PREFIX}last.ckpt.*"):
+        if file.name in seen:
+            continue
         try:
             if file.stat().st_size > 0:
-                return True
-        except OSError:  # renamed between glob and stat: the write just finished
-            pass
-    return False
+                return file.name
+        except OSError:  # renamed between glob and stat: that write just finished
+            seen.add(file.name)
+    return None
 
 
-def _wait_for_write(process: subprocess.Popen, folder: Path, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and process.poll() is None:
-        if _writing_last(folder):
-            return True
+def _wait_for_writes(process: subprocess.Popen, folder: Path, count: int) -> None:
+    """Return while ``last.ckpt`` is being overwritten for the ``count``-th time."""
+    seen = {file.name for file in folder.glob(f"{TEMP_PREFIX}*")}
+    while process.poll() is None:
+        name = _new_last_temp(folder, seen) if (folder / "last.ckpt").is_file() else None
+        if name is not None:
+            seen.add(name)
+            count -= 1
+            if count == 0:
+                return
         time.sleep(0.0002)
-    return False
+
+
+def _wait_for_text(process: subprocess.Popen, log: Path, texts: tuple[str, ...]) -> None:
+    """Wait until the run's log shows one of ``texts`` (it has started training)."""
+    while process.poll() is None and not any(t in log.read_text() for t in texts):
+        time.sleep(0.05)
 
 
 def kill_once(
@@ -126,8 +151,9 @@ def kill_once(
             _command(run_dir, 10_000), stdout=output, stderr=subprocess.STDOUT, env=_env()
         )
         start = time.monotonic()
+        _wait_for_text(process, log, (RESTORED,) if resuming else ("Trainable params",))
         if mode == "write":
-            _wait_for_write(process, run_dir / "checkpoints", timeout=300)
+            _wait_for_writes(process, run_dir / "checkpoints", rng.randint(1, 2))
         else:
             time.sleep(rng.uniform(*delay))
         seconds = time.monotonic() - start
@@ -151,7 +177,7 @@ def kill_once(
 def finish(run_dir: Path, log: Path) -> dict[str, object]:
     """Resume once more and let it end two epochs later; returns rc and steps."""
     before = _step(run_dir)
-    epoch = int(read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"])
+    epoch = int(read_checkpoint(_resume_from(run_dir))["epoch"])
     with log.open("w") as output:
         rc = subprocess.run(
             _command(run_dir, epoch + 2), stdout=output, stderr=subprocess.STDOUT, env=_env()
@@ -166,7 +192,7 @@ def finish(run_dir: Path, log: Path) -> dict[str, object]:
 
 
 def run(
-    kills: int, work: Path, seed: int, delay: tuple[float, float] = (3.0, 30.0)
+    kills: int, work: Path, seed: int, delay: tuple[float, float] = (0.0, 8.0)
 ) -> dict[str, object]:
     """``kills`` kills (alternating random and mid-write), then a final resume to the end."""
     shutil.rmtree(work, ignore_errors=True)
@@ -203,8 +229,8 @@ def main() -> None:
         "--delay",
         type=float,
         nargs=2,
-        default=(3.0, 30.0),
-        help="range of the random kill delay after start, in seconds",
+        default=(0.0, 8.0),
+        help="range of the random kill delay after training starts, in seconds",
     )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()

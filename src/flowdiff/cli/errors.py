@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from hydra.errors import HydraException, InstantiationException
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf.errors import OmegaConfBaseException
 
 from flowdiff.errors import FlowdiffError
@@ -34,10 +33,11 @@ DEBUG_HINT = f"(set {DEBUG_ENV}=1 for the traceback)"
 
 def debug_enabled() -> bool:
     """``FLOWDIFF_DEBUG=1``, or Hydra's own ``HYDRA_FULL_ERROR=1`` set by the user."""
-    return any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in _DEBUG_VARS)
+    return os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes") or _USER_FULL_ERROR[0]
 
 
-_DEBUG_VARS = [DEBUG_ENV]
+#: Whether the user (not :func:`run_cli`) had set ``HYDRA_FULL_ERROR=1``.
+_USER_FULL_ERROR = [os.environ.get("HYDRA_FULL_ERROR") == "1"]
 
 
 def _one_line(text: str) -> str:
@@ -92,7 +92,14 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-def _sigterm_message(error: SIGTERMException) -> str:
+def _is_sigterm(error: SystemExit) -> bool:
+    """Lightning's ``SIGTERMException`` (imported lazily: config errors should not wait for
+    torch to load)."""
+    exceptions = sys.modules.get("lightning.pytorch.utilities.exceptions")
+    return exceptions is not None and isinstance(error, exceptions.SIGTERMException)
+
+
+def _sigterm_message(error: SystemExit) -> str:
     saved = getattr(error, "flowdiff_checkpoint", None)
     if saved is None:
         return "stopped by SIGTERM before any training step finished; nothing new to save."
@@ -123,13 +130,20 @@ def user_errors() -> Iterator[None]:
 
 def run_cli(main: Callable[[], Any]) -> None:
     """Run a ``hydra.main`` function, turning user errors into one line and an exit code."""
-    if os.environ.get("HYDRA_FULL_ERROR") == "1" and "HYDRA_FULL_ERROR" not in _DEBUG_VARS:
-        _DEBUG_VARS.append("HYDRA_FULL_ERROR")
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    _USER_FULL_ERROR[0] = previous == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing its own report
     try:
         main()
-    except SIGTERMException as error:
+    except SystemExit as error:
+        if not _is_sigterm(error):
+            raise
         print(f"{Path(sys.argv[0]).name}: {_sigterm_message(error)}", file=sys.stderr)
         sys.exit(SIGTERM_EXIT)
     except Exception as error:
         _exit_with_message(error)
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
