@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +28,8 @@ def cli(main, args: list[str], capsys, monkeypatch, tmp_path: Path) -> tuple[int
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLOWDIFF_DEBUG", raising=False)
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    monkeypatch.setattr(sys, "argv", ["flowdiff", *args])
+    program = "flowdiff-" + main.__module__.rsplit(".", 1)[-1]  # flowdiff-train, -sample
+    monkeypatch.setattr(sys, "argv", [program, *args])
     capsys.readouterr()
     _rebind_log_handlers(monkeypatch)
     with pytest.raises(SystemExit) as info:
@@ -43,8 +46,17 @@ def train(args: list[str], capsys, monkeypatch, tmp_path: Path) -> tuple[int, st
 
 
 def error_line(err: str) -> str:
-    """The single ``error:`` line of ``err``, which must hold no traceback."""
+    """The single ``error:`` line of ``err``, which must hold no traceback.
+
+    With ``FLOWDIFF_RECORD_MESSAGES=<file>`` each line is also appended there with its test's
+    name: ``benchmarks/bad_input_table.py`` builds docs/reliability.md's table from them.
+    """
     lines = [line for line in err.splitlines() if "error:" in line]
     assert len(lines) == 1, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
+    record = os.environ.get("FLOWDIFF_RECORD_MESSAGES")
+    if record:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+        with open(record, "a") as file:
+            file.write(json.dumps({"test": test, "message": lines[0]}) + "\n")
     return lines[0]

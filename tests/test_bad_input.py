@@ -52,6 +52,16 @@ CONFIG_CASES = {
         ["model/sampler=diffusers"],
         ["DiffusersSampler", "FlowMatchingPath", "model/sampler=ode"],
     ),
+    "seed not an integer": (["seed=abc"], ["seed='abc'", "integer"]),
+    "max_epochs 0": (["max_epochs=0"], ["max_epochs=0", "-1 for no limit"]),
+    "wrong type in a network key": (
+        ["model.network.hidden=abc"],
+        ["flowdiff.networks.mlp.MLP", "building model.network"],
+    ),
+    "misspelt _target_": (
+        ["model.network._target_=flowdiff.networks.MLPX"],
+        ["Error locating target 'flowdiff.networks.MLPX'", "model.network"],
+    ),
     "unknown nan_guard action": (["callbacks.nan_guard.action=foo"], ["nan_guard.action='foo'"]),
     "unknown nonfinite policy": (["data.nonfinite=foo"], ["data.nonfinite='foo'", "replace"]),
 }

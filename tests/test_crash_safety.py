@@ -39,7 +39,7 @@ def test_a_crash_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
 
 
 def test_a_temp_file_left_by_sigkill_is_removed_by_the_next_save(tmp_path):
-    stale = tmp_path / f"{TEMP_PREFIX}last.ckpt.abc123"
+    stale = tmp_path / f"{TEMP_PREFIX}epoch003.ckpt.abc123"
     stale.write_bytes(b"partial")
     atomic_torch_save({"step": 3}, tmp_path / "last.ckpt")
     assert not stale.exists()

@@ -22,7 +22,7 @@ from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 #: Prefix of the temporary files; a leftover one (from a kill mid-write) is safe to delete.
-TEMP_PREFIX = ".tmp-"
+TEMP_PREFIX = ".flowdiff-tmp-"
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -40,19 +40,27 @@ def _is_local(path: Any) -> bool:
     return "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save(obj, path)`` through a fsynced temporary file and an atomic rename.
 
     A process killed at any point leaves ``path`` either untouched or complete; at worst a
-    ``.tmp-*`` file remains beside it, removed by the next save to the same ``path``.
+    ``.flowdiff-tmp-*`` file remains beside it, removed by the next save into the same folder.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):  # left by an earlier kill
+    # Saves are sequential, so any temporary file here was left by an earlier killed process.
+    for stale in path.parent.glob(f"{TEMP_PREFIX}*"):
         with contextlib.suppress(OSError):
             stale.unlink()
     handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from the group
         with os.fdopen(handle, "wb") as file:
             torch.save(obj, file)
             file.flush()

@@ -54,6 +54,7 @@ def check_numbers(cfg: DictConfig) -> None:
     _number(cfg, "model.optimizer.weight_decay", "use 0.0 for none", 0.0, True)
     _integer(cfg, "batch_size", "use batch_size=128 or another count of samples", 1)
     _integer(cfg, "data.batch_size", "use batch_size=128 or another count of samples", 1)
+    _integer(cfg, "seed", "use an integer such as seed=42", 0)
     _integer(cfg, "sampling_steps", "use sampling_steps=20 or another positive count", 1)
     max_epochs = _select(cfg, "max_epochs")
     if max_epochs is not None and max_epochs != -1:

@@ -64,15 +64,28 @@ def _hydra_message(error: HydraException) -> str:
     return _one_line(text) + extra
 
 
+def _instantiation_message(error: InstantiationException) -> str:
+    """The constructor's own message when it is a user error, else Hydra's, with the key."""
+    cause = error.__cause__
+    if isinstance(cause, USER_ERRORS) and not isinstance(cause, ImportError):
+        return user_message(cause) or str(cause)
+    key = re.search(r"full_key: (\S+)", str(error))
+    lines = [line for line in str(error).splitlines() if not line.startswith("full_key:")]
+    text = _one_line(
+        " ".join(lines).replace(", set env var HYDRA_FULL_ERROR=1 to see chained exception", "")
+    )
+    where = f" (building {key.group(1)}: check its _target_ and values)" if key else ""
+    return text + where
+
+
+def _is_lightning_misconfiguration(error: BaseException) -> bool:
+    return type(error).__name__ == "MisconfigurationException"
+
+
 def user_message(error: BaseException) -> str | None:
     """The one-line message for an error a user can fix, or ``None`` for a bug."""
     if isinstance(error, InstantiationException):
-        cause = error.__cause__
-        if isinstance(cause, USER_ERRORS):
-            return user_message(cause)
-        key = re.search(r"full_key: (\S+)", str(error))
-        where = f" (building {key.group(1)})" if key else ""
-        return _one_line(str(error).split("\n")[1] if "\n" in str(error) else str(error)) + where
+        return _instantiation_message(error)
     if isinstance(error, HydraException):
         return _hydra_message(error)
     if isinstance(error, PermissionError):
@@ -87,7 +100,7 @@ def user_message(error: BaseException) -> str | None:
         )
     if isinstance(error, KeyError):
         return _one_line(str(error.args[0]) if error.args else repr(error))
-    if isinstance(error, USER_ERRORS):
+    if isinstance(error, USER_ERRORS) or _is_lightning_misconfiguration(error):
         return _one_line(str(error))
     return None
 
