@@ -56,7 +56,7 @@ def error_line(err: str) -> str:
     assert "Traceback" not in err, err[-2000:]
     record = os.environ.get("FLOWDIFF_RECORD_MESSAGES")
     if record:
-        test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
         with open(record, "a") as file:
             file.write(json.dumps({"test": test, "message": lines[0]}) + "\n")
     return lines[0]

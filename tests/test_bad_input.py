@@ -240,7 +240,11 @@ CKPT_CASES = {
         ["not a readable PyTorch checkpoint"],
     ),
     "truncated": (_cut, [], ["not a readable PyTorch checkpoint", "truncated"]),
-    "needs full unpickling": (_untrusted, [], ["full unpickling", "trust_checkpoint=true"]),
+    "needs full unpickling": (
+        _untrusted,
+        [],
+        ["argparse.Namespace", "full unpickling", "trust_checkpoint=true"],
+    ),
     "different network": (
         lambda t, d: t,
         ["model.network.hidden=64"],

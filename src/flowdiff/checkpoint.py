@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,12 +59,12 @@ def _load(path: Path, map_location: Any, trust: bool) -> Any:
         if trust:
             message = f"ckpt_path={str(path)!r} cannot be unpickled: {error}"
             raise CheckpointError(message) from error
-        first_line = str(error).strip().splitlines()[0][:200]
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+        what = f"a pickled {found.group(1)}" if found else "pickled Python objects"
         raise CheckpointError(
-            f"ckpt_path={str(path)!r} holds Python objects beyond tensors and plain containers "
-            f"({first_line}); loading it needs full unpickling, which can run code stored in the "
-            f"file. If you made this checkpoint yourself, pass trust_checkpoint=true (or set "
-            f"{TRUST_ENV}=1)."
+            f"ckpt_path={str(path)!r} holds {what}, more than tensors and plain containers; "
+            "loading it needs full unpickling, which can run code stored in the file. If you "
+            f"made this checkpoint yourself, pass trust_checkpoint=true (or set {TRUST_ENV}=1)."
         ) from error
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as error:
         raise CheckpointError(
