@@ -4,6 +4,7 @@ folder only ever grows."""
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,18 @@ def test_resume_appends_to_the_run_folder(make_config):
     events = [p for p in before if "tfevents" in p.name]
     assert events and all(after[p] >= before[p] for p in events), "TensorBoard logs kept"
     assert len([p for p in after if "tfevents" in p.name]) > len(events)
+
+
+def test_resume_into_the_same_folder_keeps_the_earlier_hydra_record(capsys, monkeypatch, tmp_path):
+    run = tmp_path / "run"
+    args = [*TINY, *RUN, "max_epochs=1", f"hydra.run.dir={run}"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["flowdiff-train", *args])
+    train_cli.main()
+    first = (run / ".hydra" / "overrides.yaml").read_text()
+    resume = [*args, "max_epochs=2", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"]
+    monkeypatch.setattr(sys, "argv", ["flowdiff-train", *resume])
+    train_cli.main()
+    kept = list(run.glob(".hydra-*/overrides.yaml"))
+    assert len(kept) == 1 and kept[0].read_text() == first
+    assert "ckpt_path" in (run / ".hydra" / "overrides.yaml").read_text()

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,18 @@ def _sigterm_message(error: SystemExit) -> str:
         f"stopped by SIGTERM at step {error.flowdiff_step}; saved {saved}. Resume with "
         f"ckpt_path={saved}"
     )
+
+
+def exit_now(error: Exception) -> None:
+    """Report ``error`` and exit 1 even where the caller swallows exceptions (Hydra callbacks
+    only warn about theirs): the one-line message, or the traceback when debugging."""
+    if debug_enabled():
+        traceback.print_exception(error)
+    else:
+        print(
+            f"{Path(sys.argv[0]).name}: error: {user_message(error)} {DEBUG_HINT}", file=sys.stderr
+        )
+    raise SystemExit(1) from None
 
 
 def _exit_with_message(error: Exception) -> None:
