@@ -47,6 +47,7 @@ def inputs() -> dict[str, str]:
         given[name] = " ".join([*extra, "ckpt_path=<file>"])
     return given | {
         "test_output_folder_not_writable": "hydra.run.dir=<a file>/run",
+        "test_sample_without_ckpt_path": "flowdiff-sample num_samples=2",
         "test_sampling_labels_out_of_range": "flowdiff-sample ckpt_path=<file> labels=[12]",
         "test_sample_refuses_untrusted_checkpoint_unless_allowed": "flowdiff-sample ckpt_path=<f>",
         "test_fresh_run_never_overwrites_an_earlier_runs_checkpoints": "hydra.run.dir=<old run>",

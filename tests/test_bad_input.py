@@ -269,6 +269,11 @@ def test_bad_ckpt_path_prints_one_line(case, trained_ckpt, capsys, monkeypatch, 
         assert word in line, line
 
 
+def test_sample_without_ckpt_path(capsys, monkeypatch, tmp_path):
+    code, err = cli(sample_cli.main, ["num_samples=2"], capsys, monkeypatch, tmp_path)
+    assert code == 1 and "ckpt_path is required" in error_line(err)
+
+
 def test_sample_refuses_untrusted_checkpoint_unless_allowed(
     trained_ckpt, capsys, monkeypatch, tmp_path
 ):

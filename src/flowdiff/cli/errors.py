@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.errors import HydraException, InstantiationException
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from flowdiff.errors import FlowdiffError
 
@@ -89,6 +89,9 @@ def user_message(error: BaseException) -> str | None:
         return _instantiation_message(error)
     if isinstance(error, HydraException):
         return _hydra_message(error)
+    if isinstance(error, MissingMandatoryValue):
+        key = error.full_key or "a key"
+        return f"{key} is required (it is ??? in the config); pass {key}=<value>."
     if isinstance(error, PermissionError):
         return (
             f"cannot write {str(error.filename or '')!r}: permission denied; run from a "
