@@ -4,7 +4,9 @@ Every console script runs its ``hydra.main`` function through :func:`run_cli`. H
 raise (``HYDRA_FULL_ERROR=1``) instead of printing its own multi-line report, so config
 composition errors, constructor errors, data and checkpoint errors all arrive here and are
 printed as ``<program>: error: <message>`` with exit code 1. ``FLOWDIFF_DEBUG=1`` re-raises them
-with the full traceback. Anything else is a bug and keeps its traceback.
+with the full traceback. Anything else is a bug and keeps its traceback. Errors raised inside the
+task are reported by :func:`user_errors` before Hydra prints its "Error executing job" banner;
+a run stopped by SIGTERM (after saving ``last.ckpt``) says how to resume and exits with 143.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ USER_ERRORS = (FlowdiffError, HydraException, OmegaConfBaseException, ValueError
 DEBUG_HINT = f"(set {DEBUG_ENV}=1 for the traceback)"
 
 
+#: Whether the user (not :func:`run_cli`) had set ``HYDRA_FULL_ERROR=1``.
+_USER_FULL_ERROR = [os.environ.get("HYDRA_FULL_ERROR") == "1"]
+
+
 def debug_enabled() -> bool:
     """``FLOWDIFF_DEBUG=1``, or Hydra's own ``HYDRA_FULL_ERROR=1`` set by the user."""
     return os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes") or _USER_FULL_ERROR[0]
-
-
-#: Whether the user (not :func:`run_cli`) had set ``HYDRA_FULL_ERROR=1``.
-_USER_FULL_ERROR = [os.environ.get("HYDRA_FULL_ERROR") == "1"]
 
 
 def _one_line(text: str) -> str:
