@@ -160,7 +160,7 @@ def test_output_folder_not_writable(capsys, monkeypatch, tmp_path):
     args = [*TINY, f"hydra.run.dir={blocker / 'run'}"]
     code, err = cli(train_cli.main, args, capsys, monkeypatch, tmp_path)
     line = error_line(err)
-    assert code == 1 and "a_file" in line and "Not a directory" in line and "hydra.run.dir" in line
+    assert code == 1 and "a_file' is a file" in line and "hydra.run.dir" in line
 
 
 def test_output_folder_without_write_permission(monkeypatch, tmp_path):

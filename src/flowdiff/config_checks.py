@@ -98,6 +98,11 @@ def check_output_folder(folder: str | Path, resuming: bool) -> None:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output folder {str(folder)!r} cannot be made: {str(existing)!r} is a file; choose "
+            "another folder with hydra.run.dir=<folder> or run_name=<name>."
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(
             f"output folder {str(folder)!r} is not writable ({str(existing)!r} denies writing); "
