@@ -28,6 +28,7 @@ def test_sigkill_never_costs_more_than_the_last_checkpoint(tmp_path):
     assert summary["kills_mid_write"] >= 1, "at least one kill must land inside a write"
     assert summary["corrupt_checkpoints"] == 0
     assert summary["step_never_decreased"]
-    assert summary["resumes_restored"] == summary["resumes_attempted"] >= 3
+    # Kill 2 waits for an overwrite of last.ckpt, so kills 3 and 4 always resume from it.
+    assert summary["resumes_restored"] == summary["resumes_attempted"] >= 2
     final = summary["final_resume"]
     assert final["rc"] == 0 and final["restored"] and final["step_after"] > final["step_before"]
