@@ -6,8 +6,7 @@ import logging
 import os
 from typing import Any
 
-from lightning import LightningModule, Trainer
-from lightning.pytorch.callbacks import Checkpoint
+from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
 from flowdiff.callbacks.nan_guard import parameters_finite
@@ -16,7 +15,7 @@ from flowdiff.errors import NonFiniteError
 log = logging.getLogger(__name__)
 
 
-class ExceptionCheckpoint(Checkpoint):
+class ExceptionCheckpoint(Callback):
     """Lightning's ``OnExceptionCheckpoint``, made safe to point at ``last.ckpt``.
 
     Lightning turns SIGTERM into a ``SIGTERMException`` at the next batch boundary; this callback
@@ -26,7 +25,8 @@ class ExceptionCheckpoint(Checkpoint):
     during setup), after a :class:`~flowdiff.errors.NonFiniteError`, or while the weights hold
     NaN/inf. Unlike Lightning's, it keeps its file when the run finishes, and it does not
     subclass ``OnExceptionCheckpoint``: the presence of one makes ``trainer.fit(ckpt_path=None)``
-    silently resume from any ``last.ckpt`` it finds, and resuming must stay explicit.
+    silently resume from any ``last.ckpt`` it finds, and resuming must stay explicit. Nor is it a
+    Lightning ``Checkpoint`` callback, which ``trainer.enable_checkpointing=false`` would refuse.
 
     Args:
         dirpath: the run's ``checkpoints/`` folder.
