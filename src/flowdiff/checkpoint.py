@@ -144,6 +144,9 @@ def check_matches(checkpoint: Mapping[str, Any], model: torch.nn.Module, path: s
 def check_resume(ckpt_path: str | Path | None, model: torch.nn.Module, trust: bool | None) -> None:
     """Before ``trainer.fit(ckpt_path=...)``: the file exists, is a flowdiff checkpoint that
     loads under the trust setting, and fits ``model``; nothing is done when ``ckpt_path`` is
-    ``None``."""
-    if ckpt_path is not None:
-        check_matches(read_checkpoint(ckpt_path, "cpu", trust), model, ckpt_path)
+    ``None`` or one of Lightning's names for a checkpoint it finds itself."""
+    # Lightning's own names ("last", "best", "hpc", "registry:...") are resolved inside fit.
+    lightning_names = ("last", "best", "hpc")
+    if ckpt_path is None or ckpt_path in lightning_names or str(ckpt_path).startswith("registry"):
+        return
+    check_matches(read_checkpoint(ckpt_path, "cpu", trust), model, ckpt_path)
