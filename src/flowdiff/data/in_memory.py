@@ -9,6 +9,7 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from flowdiff.data.finite import handle_nonfinite
 from flowdiff.data.normalizer import Normalizer
 
 
@@ -56,6 +57,8 @@ class InMemoryDataModule(LightningDataModule):
         seed: seed of the train/val split.
         normalization: ``standard``, ``range`` or ``none`` (see :class:`Normalizer`).
         num_workers: DataLoader workers; 0 is fastest for in-memory data.
+        nonfinite: NaN/inf in the data: ``refuse``, ``drop`` or ``replace`` (see
+            :func:`~flowdiff.data.finite.handle_nonfinite`).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class InMemoryDataModule(LightningDataModule):
         seed: int = 0,
         normalization: str = "standard",
         num_workers: int = 0,
+        nonfinite: str = "refuse",
     ):
         super().__init__()
         if batch_size < 1:
@@ -80,6 +84,7 @@ class InMemoryDataModule(LightningDataModule):
         self.seed = seed
         self.normalization = normalization
         self.num_workers = num_workers
+        self.nonfinite = nonfinite
         self.normalizer = Normalizer(self.shape)
         self.train_set: TensorBatches | None = None
         self.val_set: TensorBatches | None = None
@@ -107,6 +112,7 @@ class InMemoryDataModule(LightningDataModule):
             return
         x, cond = self.load()
         self._check(x, cond)
+        x, cond = handle_nonfinite(x, cond, self.nonfinite, type(self).__name__)
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))
         n_val = max(1, round(self.val_fraction * len(x)))
         val, train = order[:n_val], order[n_val:]
