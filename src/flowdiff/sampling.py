@@ -58,15 +58,21 @@ def class_labels(model: GenerativeModule, labels: list[int] | None, count: int):
     return chosen.repeat((count + len(chosen) - 1) // len(chosen))[:count]
 
 
-def draw(model, sampler, num_samples, batch_size, cond, generator) -> tuple[torch.Tensor, int]:
-    """All samples ``(num_samples, ...)`` in batches, with a progress bar; returns the total NFE."""
+def draw(
+    model, sampler, num_samples, batch_size, cond, generator, guidance_scale=None
+) -> tuple[torch.Tensor, int]:
+    """All samples ``(num_samples, ...)`` in batches, with a progress bar; returns the total NFE.
+
+    ``guidance_scale`` ``None`` keeps the scale the model was trained with."""
     chunks, nfe = [], 0
     with Progress(transient=True) as progress:
         task = progress.add_task("sampling", total=num_samples)
         for start in range(0, num_samples, batch_size):
             count = min(batch_size, num_samples - start)
             part = None if cond is None else cond[start : start + count]
-            out = model.generate(count, part, sampler=sampler, generator=generator)
+            out = model.generate(
+                count, part, sampler=sampler, generator=generator, guidance_scale=guidance_scale
+            )
             chunks.append(out.x.cpu())
             nfe += out.nfe
             progress.advance(task, count)
@@ -103,12 +109,18 @@ def sample(cfg: DictConfig) -> Path:
     cond = class_labels(model, cfg.labels, cfg.num_samples)
     generator = torch.Generator(device).manual_seed(cfg.seed)
     start = time.perf_counter()
-    samples, nfe = draw(model, sampler, cfg.num_samples, cfg.batch_size, cond, generator)
+    guidance_scale = cfg.get("guidance_scale")
+    samples, nfe = draw(
+        model, sampler, cfg.num_samples, cfg.batch_size, cond, generator, guidance_scale
+    )
     info = {
         "ckpt_path": str(ckpt_path),
         "num_samples": cfg.num_samples,
         "seed": cfg.seed,
         "sampler": describe(sampler),
+        "guidance_scale": (
+            model.hparams.guidance_scale if guidance_scale is None else guidance_scale
+        ),
         "nfe_per_batch": nfe // max(1, -(-cfg.num_samples // cfg.batch_size)),
         "nfe_total": nfe,
         "wall_time_s": round(time.perf_counter() - start, 3),
