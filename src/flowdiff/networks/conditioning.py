@@ -38,8 +38,9 @@ def cond_kind(
 ) -> str | None:
     """The kind of condition a config describes, or ``None`` for an unconditional network.
 
-    ``cond_shape`` is image context when the network can take it (``image_ok``), the data is an
-    image or signal (``[C, *spatial]``) and ``cond_shape`` has as many axes; a vector otherwise.
+    ``cond_shape`` is image context when the data is an image or signal (``[C, *spatial]``) and
+    ``cond_shape`` has as many axes (unless ``image_ok`` is false, as for token networks whose
+    ``[dim, channels]`` layout reads differently); a vector otherwise.
     """
     if num_classes and cond_shape:
         raise ValueError(
@@ -84,7 +85,7 @@ class ConditionInput(nn.Module):
         self.owner = owner
         self.data_shape = tuple(data_shape)
         self.cond_shape = tuple(cond_shape) if cond_shape else None
-        self.kind = cond_kind(self.data_shape, num_classes, self.cond_shape, IMAGE in accepts)
+        self.kind = cond_kind(self.data_shape, num_classes, self.cond_shape, image_ok=True)
         if self.kind is not None and self.kind not in accepts:
             raise ValueError(
                 f"{owner} does not accept {self.kind} conditions (model.network.num_classes="
