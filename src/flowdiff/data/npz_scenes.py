@@ -8,6 +8,7 @@ target ``target_goal``. Older files name the first four ``robot``, ``goal``, ``m
 
 from __future__ import annotations
 
+import logging
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,9 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from flowdiff.data.in_memory import InMemoryDataModule
+from flowdiff.data.synthetic_scenes import make_scene
+
+log = logging.getLogger(__name__)
 
 CONTEXT_KEYS = (
     "robot_image",
@@ -36,10 +40,8 @@ LEGACY_KEYS = {
 }
 
 
-def scene_files(data_dir: str | Path | None) -> list[Path]:
+def scene_files(data_dir: str | Path) -> list[Path]:
     """The sorted ``*.npz`` files of ``data_dir``, or a message naming the folder."""
-    if data_dir is None:
-        raise ValueError("data.data_dir is not set; point it at a folder of .npz scenes.")
     folder = Path(data_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"data.data_dir={str(folder)!r} is not a folder.")
@@ -107,6 +109,8 @@ class NpzScenesDataModule(InMemoryDataModule):
         legacy_keys: old name of a key, read when the new one is absent.
         image_size: side of the resized square masks.
         add_coord_grid: read by the networks (``data.add_coord_grid``); recorded here only.
+        demo_scenes: with ``data_dir`` unset, this many generated scenes
+            (:mod:`flowdiff.data.synthetic_scenes`) stand in, for smoke runs and demos.
         **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule`.
     """
 
@@ -118,6 +122,7 @@ class NpzScenesDataModule(InMemoryDataModule):
         legacy_keys: Mapping[str, str] | None = None,
         image_size: int = 64,
         add_coord_grid: bool = True,
+        demo_scenes: int = 128,
         **kwargs,
     ):
         kwargs.setdefault("shape", (1, image_size, image_size))
@@ -136,15 +141,31 @@ class NpzScenesDataModule(InMemoryDataModule):
         self.legacy_keys = dict(LEGACY_KEYS if legacy_keys is None else legacy_keys)
         self.image_size = image_size
         self.add_coord_grid = add_coord_grid
+        self.demo_scenes = demo_scenes
 
     def source(self) -> str:
         return f"{type(self).__name__} ({self.data_dir})"
 
+    def _demo(self) -> list[dict[str, np.ndarray]]:
+        log.warning(
+            "data.data_dir is not set: training on %d generated demo scenes; set "
+            "data.data_dir=/path/to/scenes for your own.",
+            self.demo_scenes,
+        )
+        rng = np.random.default_rng(self.seed)
+        return [make_scene(rng, size=self.image_size) for _ in range(self.demo_scenes)]
+
     def load(self) -> tuple[Tensor, Tensor]:
         keys = [*self.context_keys, self.target_key]
-        scenes = [
-            resize(np.stack([masks[k] for k in keys]), self.image_size)
-            for masks in (read_scene(f, keys, self.legacy_keys) for f in scene_files(self.data_dir))
-        ]
-        stacked = torch.stack(scenes)
+        if self.data_dir is None:
+            scenes = self._demo()
+        else:
+            files = scene_files(self.data_dir)
+            scenes = (read_scene(file, keys, self.legacy_keys) for file in files)
+        stacked = torch.stack(
+            [
+                resize(np.stack([m[k] for k in keys]).astype(np.float32), self.image_size)
+                for m in scenes
+            ]
+        )
         return stacked[:, -1:], stacked[:, :-1]
