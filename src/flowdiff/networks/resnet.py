@@ -64,6 +64,11 @@ class ResNet(HyperparametersMixin, nn.Module):
                 time_embedding_norm="scale_shift",
             )
         else:
+            if hidden % 8:
+                raise ValueError(
+                    f"model.network.hidden={hidden} must be a multiple of 8 for signals: "
+                    "diffusers' 1-D residual block normalises in 8 groups."
+                )
             make = lambda: ResidualTemporalBlock1D(hidden, hidden, hidden, kernel_size)  # noqa: E731
         self.blocks = nn.ModuleList(make() for _ in range(depth))
         self.output = nn.Sequential(
