@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -11,7 +13,9 @@ from flowdiff.module import GenerativeModule
 from flowdiff.networks import CNN, MLP, DiT
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler
-from flowdiff.sampling import draw
+from flowdiff.sampling import draw, sample
+from flowdiff.training import train
+from tests.conftest import compose_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*self.trainer.*")
 
@@ -154,3 +158,14 @@ def test_guidance_doubles_the_batch_not_the_calls():
     model = GenerativeModule(net, path, sampler, data_shape=[1, 8, 8], cond_drop_prob=0.1)
     out = model.generate(cond=torch.tensor([0, 1]), guidance_scale=2.0)
     assert out.nfe == len(calls) == 6 and set(calls) == {4}
+
+
+def test_flowdiff_sample_takes_guidance_scale(make_config, tmp_path):
+    cfg = make_config("train", "model.cond_drop_prob=0.2", "model.guidance_scale=1.5")
+    train(cfg)
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert GenerativeModule.load_from_checkpoint(ckpt).hparams.guidance_scale == 1.5
+    overrides = [f"ckpt_path={ckpt}", "num_samples=10", "guidance_scale=3.0", "device=cpu"]
+    folder = sample(compose_config("sample", [*overrides, f"output_dir={tmp_path / 's'}"]))
+    info = json.loads((folder / "samples.json").read_text())
+    assert info["guidance_scale"] == 3.0 and info["num_samples"] == 10
