@@ -26,18 +26,28 @@ def train_command(config_name: str, overrides: list[str]) -> list[str]:
     return [*program, f"--config-name={config_name}", *overrides]
 
 
-def run_training(config_name: str, overrides: list[str], run_dir: Path) -> tuple[Path, float]:
+def run_training(
+    config_name: str, overrides: list[str], run_dir: Path, reuse: bool = False
+) -> tuple[Path, float]:
     """Run ``flowdiff-train`` into a fresh ``run_dir``; returns its ``last.ckpt`` and the wall
-    time."""
-    shutil.rmtree(run_dir, ignore_errors=True)
+    time. With ``reuse``, a finished run of the same command in ``run_dir`` is taken as is."""
     command = train_command(config_name, [*overrides, *QUIET, f"hydra.run.dir={run_dir}"])
+    record = run_dir / "benchmark_run.txt"
+    if reuse and record.is_file():
+        seconds, recorded = record.read_text().split("\n", 1)
+        if recorded == shlex.join(command[1:]):
+            print("reusing", run_dir, flush=True)
+            return run_dir / "checkpoints" / "last.ckpt", float(seconds)
+    shutil.rmtree(run_dir, ignore_errors=True)
     print("$", shlex.join(command), flush=True)
     start = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"flowdiff-train failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return run_dir / "checkpoints" / "last.ckpt", time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    record.write_text(f"{seconds}\n{shlex.join(command[1:])}")
+    return run_dir / "checkpoints" / "last.ckpt", seconds
 
 
 def shown_command(config_name: str, overrides: list[str], names: dict[str, str]) -> str:
