@@ -26,6 +26,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from scipy.stats import wasserstein_distance
 
 from flowdiff.data import HDF5DataModule
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "outputs" / "bench_hdf5")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
+    parser.add_argument("--reuse", action="store_true", help="reuse a finished identical run")
     args = parser.parse_args()
     if args.tiny:
         args.events, args.sensors, args.epochs = 200, 16, 1
@@ -100,9 +103,12 @@ def main() -> None:
         f"max_epochs={args.epochs}",
         "seed=0",
     ]
-    ckpt, seconds = run_training("train_hf_diffusion", overrides, args.work / "run")
+    run_dir = args.work / "run"
+    ckpt, seconds = run_training("train_hf_diffusion", overrides, run_dir, args.reuse)
     model = GenerativeModule.load_from_checkpoint(ckpt)
-    datamodule = HDF5DataModule(file=str(file), shape=[2, args.sensors], batch_size=256)
+    # The run's own data config: the same file, split, log1p channels and statistics.
+    data_cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    datamodule: HDF5DataModule = instantiate(data_cfg.data, batch_size=256)
     datamodule.setup("fit")
     real, cond = split_arrays(datamodule, datamodule.test_dataloader())
     val, _ = split_arrays(datamodule, datamodule.val_dataloader())
