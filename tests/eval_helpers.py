@@ -23,6 +23,7 @@ class VectorConditionalData(InMemoryDataModule):
 
     def __init__(self, num_samples: int = 400, **kwargs):
         kwargs.setdefault("shape", (2,))
+        kwargs.setdefault("cond_shape", (3,))
         super().__init__(**kwargs)
         self.num_samples = num_samples
 
@@ -38,6 +39,7 @@ class ContextData(InMemoryDataModule):
 
     def __init__(self, num_samples: int = 200, **kwargs):
         kwargs.setdefault("shape", (1, 4, 4))
+        kwargs.setdefault("cond_shape", (2, 4, 4))
         super().__init__(**kwargs)
         self.num_samples = num_samples
 
@@ -93,7 +95,7 @@ def make_run(folder: Path, data_config: dict, network: nn.Module, steps: int = 2
 
 def vector_run(folder: Path) -> Path:
     data = {"_target_": "tests.eval_helpers.VectorConditionalData", "shape": [2], "batch_size": 64}
-    return make_run(folder, data, MLP(data_shape=[2], hidden=32, depth=2, cond_dim=3))
+    return make_run(folder, data, MLP(data_shape=[2], hidden=32, depth=2, cond_shape=[3]))
 
 
 def context_run(folder: Path) -> Path:

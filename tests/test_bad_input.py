@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 CONFIG_CASES = {
-    "unknown group option": (["model/network=foo"], ["model/network/foo", "mlp, unet"]),
+    "unknown group option": (["model/network=foo"], ["model/network/foo", "options", "dit, "]),
     "unknown config group": (["modl/network=mlp"], ["unknown config key 'modl/network'"]),
     "typo in a key": (["model.netwrk.hidden=3"], ["'model.netwrk.hidden'", "+model.netwrk"]),
     "typo in a top-level key": (["batchsize=3"], ["unknown config key 'batchsize'"]),
@@ -125,7 +125,7 @@ DATA_CASES = {
     ),
     "wrong sample shape": (
         lambda d: write_digits(d, images=np.zeros((4, 6, 6)), target=np.arange(4)),
-        ["shape (1, 6, 6)", "data.shape"],
+        ["shape [1, 6, 6]", "data.shape"],
     ),
     "NaN/inf refused": (_with_nan, ["3 NaN and 1 inf", "4 of 40 samples", "data.nonfinite"]),
 }
@@ -197,7 +197,8 @@ def test_console_script_hydra_error_is_one_line_and_debug_shows_traceback(tmp_pa
     result = _subprocess(command, tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert "Could not find 'data/nope'" in lines[0] and "digits, toy2d" in lines[0]
+    assert "Could not find 'data/nope'" in lines[0]
+    assert all(option in lines[0] for option in ("digits", "toy2d", "arrays"))
     debug = _subprocess(command, tmp_path, FLOWDIFF_DEBUG="1")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
     assert "MissingConfigException" in debug.stderr

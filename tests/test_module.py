@@ -119,3 +119,63 @@ def test_bad_checkpoints_get_a_clear_message(tmp_path, path_file, bad):
         ckpt.write_text(path_file)
     with pytest.raises((ValueError, FileNotFoundError), match=bad):
         GenerativeModule.load_from_checkpoint(ckpt)
+
+
+def test_float_conditions_are_normalised_like_training_and_travel_in_checkpoints(
+    make_config, tmp_path
+):
+    """generate() takes conditions in the data's units; the network sees them as in training."""
+    import numpy as np
+
+    from flowdiff.training import train
+
+    rng = np.random.default_rng(0)
+    cond = rng.normal(50.0, 10.0, size=(400, 3)).astype(np.float32)  # far from standardised
+    x = (cond[:, :2] / 10.0 + rng.normal(size=(400, 2))).astype(np.float32)
+    np.savez(tmp_path / "pairs.npz", x=x, cond=cond)
+    cfg = make_config(
+        "train",
+        "data=arrays",
+        f"data.file={tmp_path / 'pairs.npz'}",
+        "data.shape=[2]",
+        "data.cond_shape=[3]",
+        "model.network.hidden=16",
+    )
+    train(cfg)
+    model = GenerativeModule.load_from_checkpoint(tmp_path / "run/checkpoints/last.ckpt")
+    train_cond = cond  # the split's statistics are close to the whole file's
+    assert torch.allclose(model.cond_normalizer.shift, torch.tensor(train_cond.mean(0)), atol=2.0)
+    assert torch.allclose(model.cond_normalizer.scale, torch.tensor(train_cond.std(0)), rtol=0.2)
+
+    seen = []
+    network_forward = model.network.forward
+    model.network.forward = lambda x_t, t, c=None, *a, **k: (
+        seen.append(c),
+        network_forward(x_t, t, c, *a, **k),
+    )[1]
+    model.sample(cond=torch.tensor(cond[:5]))
+    expected = (torch.tensor(cond[:5]) - model.cond_normalizer.shift) / model.cond_normalizer.scale
+    torch.testing.assert_close(seen[0], expected)
+    torch.testing.assert_close(model.denormalize_cond(expected), torch.tensor(cond[:5]))
+
+
+def test_format_1_checkpoints_still_load(make_config, tmp_path):
+    """Checkpoints of flowdiff 0.1 (``cond_dim``, ``network.cond.*``) load to the same model."""
+    from flowdiff.training import train
+
+    train(make_config("train", "model.network.hidden=16"))
+    current = tmp_path / "run/checkpoints/last.ckpt"
+    checkpoint = torch.load(current, weights_only=False)
+    checkpoint["flowdiff"]["format"] = 1
+    checkpoint["flowdiff"]["network"]["cond_dim"] = 0
+    del checkpoint["flowdiff"]["network"]["cond_shape"]
+    state = checkpoint["state_dict"]
+    for key in [k for k in state if k.startswith("network.cond.embedding.")]:
+        state[key.replace("cond.embedding.", "cond.")] = state.pop(key)
+    torch.save(checkpoint, tmp_path / "v1.ckpt")
+
+    def draw(path):
+        model = GenerativeModule.load_from_checkpoint(path)
+        return model.sample(cond=torch.arange(4), generator=torch.Generator().manual_seed(0))
+
+    torch.testing.assert_close(draw(tmp_path / "v1.ckpt"), draw(current), rtol=0, atol=0)

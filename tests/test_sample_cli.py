@@ -11,6 +11,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from flowdiff.errors import CheckpointError
 from flowdiff.sampling import sample
 from flowdiff.training import train
 from tests.conftest import TINY, compose_config
@@ -109,7 +110,7 @@ def test_ema_weights_are_used_when_the_checkpoint_has_them(digits_ckpt, tmp_path
 
 # ---------------------------------------------------------------------------- bad input
 def test_missing_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"ckpt_path=.*nothing\.ckpt.*does not exist"):
+    with pytest.raises(CheckpointError, match=r"ckpt_path=.*nothing\.ckpt.*does not exist"):
         run_sample(tmp_path / "nothing.ckpt", tmp_path)
 
 

@@ -21,6 +21,8 @@ import torch
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from flowdiff.checkpoint import upgrade
+
 #: Prefix of the temporary files; a leftover one (from a kill mid-write) is safe to delete.
 TEMP_PREFIX = ".flowdiff-tmp-"
 
@@ -100,4 +102,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> dict[str, Any]:
         if weights_only is None:
             weights_only = not self.trust_checkpoint
-        return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
+        checkpoint = super().load_checkpoint(
+            path, map_location=map_location, weights_only=weights_only
+        )
+        return upgrade(checkpoint)

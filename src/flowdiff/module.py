@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from lightning import LightningModule
 from torch import Tensor, nn
 
-from flowdiff.checkpoint import read_checkpoint
+from flowdiff.checkpoint import RECORD_FORMAT, read_checkpoint
 from flowdiff.components import describe
 from flowdiff.data.normalizer import Normalizer
 from flowdiff.guidance import drop_mask, guided_model, takes_drop_cond
@@ -55,6 +55,9 @@ class GenerativeModule(LightningModule):
             replaced by the network's null condition with this probability.
         guidance_scale: default classifier-free guidance scale of :meth:`generate`; 1 is plain
             conditional sampling (see :mod:`flowdiff.guidance`).
+        cond_shape: shape of one float condition (vector or image context), whose
+            training-split normalisation the module keeps beside the data's; ``None`` for
+            labels or unconditional data.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class GenerativeModule(LightningModule):
         compile: bool = False,
         cond_drop_prob: float = 0.0,
         guidance_scale: float = 1.0,
+        cond_shape: Sequence[int] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(
@@ -92,14 +96,19 @@ class GenerativeModule(LightningModule):
         self.lr_scheduler_factory = lr_scheduler
         self.data_shape = tuple(data_shape)
         self.normalizer = Normalizer(self.data_shape)
+        self.cond_normalizer = Normalizer(tuple(cond_shape)) if cond_shape else None
 
     # ------------------------------------------------------------------ training
     def setup(self, stage: str) -> None:
-        """Take the datamodule's training-split normalisation, so checkpoints carry it."""
+        """Take the datamodule's training-split normalisations, so checkpoints carry them."""
         datamodule = getattr(self.trainer, "datamodule", None)
-        normalizer = getattr(datamodule, "normalizer", None)
-        if normalizer is not None:
-            self.normalizer.load_state_dict(normalizer.state_dict())
+        for mine, name in (
+            (self.normalizer, "normalizer"),
+            (self.cond_normalizer, "cond_normalizer"),
+        ):
+            theirs = getattr(datamodule, name, None)
+            if mine is not None and theirs is not None:
+                mine.load_state_dict(theirs.state_dict())
         if self.hparams.compile:
             self.network.compile()
 
@@ -174,8 +183,9 @@ class GenerativeModule(LightningModule):
 
         Args:
             num_samples: how many samples; defaults to ``len(cond)``.
-            cond: conditions, one per sample (labels ``(B,)``, vectors ``(B, D)`` or image
-                context ``(B, C, H, W)``); ``None`` samples with the network's null condition.
+            cond: conditions, one per sample, in the data's own units (labels ``(B,)``, vectors
+                ``(B, D)`` or image context ``(B, C, H, W)``; float ones are normalised here as
+                in training); ``None`` samples with the network's null condition.
             sampler: overrides the module's sampler for this call.
             generator: seeds the initial noise (and stochastic samplers).
             guidance_scale: classifier-free guidance scale; ``None`` uses the module's
@@ -186,7 +196,7 @@ class GenerativeModule(LightningModule):
             denormalised.
         """
         if cond is not None:
-            cond = cond.to(self.device)
+            cond = self.normalize_cond(cond.to(self.device))
             if num_samples is not None and num_samples != len(cond):
                 raise ValueError(f"num_samples={num_samples} but {len(cond)} conditions given.")
             num_samples = len(cond)
@@ -211,6 +221,19 @@ class GenerativeModule(LightningModule):
             x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory
         )
 
+    def normalize_cond(self, cond: Tensor) -> Tensor:
+        """Float conditions in the data's units to the network's (labels pass through)."""
+        if self.cond_normalizer is None or not cond.is_floating_point():
+            return cond
+        return self.cond_normalizer.normalize(cond)
+
+    def denormalize_cond(self, cond: Tensor | None) -> Tensor | None:
+        """Conditions of a datamodule batch (normalised) back to the data's own units, as
+        :meth:`generate` takes them."""
+        if cond is None or self.cond_normalizer is None or not cond.is_floating_point():
+            return cond
+        return self.cond_normalizer.denormalize(cond.to(self.cond_normalizer.shift.device))
+
     def sample(
         self,
         num_samples: int | None = None,
@@ -226,7 +249,7 @@ class GenerativeModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record how to rebuild the network, path and sampler without the Hydra config."""
         checkpoint["flowdiff"] = {
-            "format": 1,
+            "format": RECORD_FORMAT,
             "network": describe(self.network),
             "path": describe(self.path),
             "sampler": describe(self.sampler),

@@ -70,7 +70,7 @@ class SampleFigures(Callback):
         was_training = pl_module.training
         pl_module.eval()
         generator = torch.Generator(pl_module.device).manual_seed(self.seed)
-        cond = batch.get("cond")
+        cond = pl_module.denormalize_cond(batch.get("cond"))  # generate takes data units
         real = pl_module.normalizer.denormalize(batch["x"].to(pl_module.device))
         generated = pl_module.sample(num_samples=len(real), cond=cond, generator=generator)
         pl_module.train(was_training)

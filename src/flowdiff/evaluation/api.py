@@ -118,9 +118,7 @@ def evaluate(
     if datamodule is None:
         raise ValueError("evaluate(model=<module>) needs datamodule=... to compare against.")
     datamodule.setup("fit")
-    reference = reference_from(
-        datamodule, lambda x: model.normalizer.denormalize(x.to(model.device)).cpu()
-    )
+    reference = reference_from(datamodule, model)
     suite = MetricSuite(reference, metric_options)
     options = generate_kwargs(model, guidance_scale)
     sampler = sampler or model.sampler

@@ -9,6 +9,7 @@ import torch
 from lightning import LightningDataModule
 from torch import Tensor
 
+from flowdiff.module import GenerativeModule
 from flowdiff.runs import collect
 
 
@@ -39,20 +40,24 @@ class Reference:
 
 
 def reference_from(
-    datamodule: LightningDataModule, denormalize, limit: int | None = 20_000
+    datamodule: LightningDataModule, model: GenerativeModule, limit: int | None = 20_000
 ) -> Reference:
     """Collect a set-up datamodule's training and validation splits (at most ``limit`` of
-    each), mapped back to data units by ``denormalize`` (the model's normaliser)."""
+    each), samples and conditions mapped back to data units by the model's normalisers."""
     with torch.random.fork_rng():
         torch.manual_seed(0)  # the training loader shuffles: the same subset on every call
         train_x, train_cond = collect(datamodule.train_dataloader(), limit)
     val_x, val_cond = collect(datamodule.val_dataloader(), limit)
+
+    def data_units(x: Tensor) -> Tensor:
+        return model.normalizer.denormalize(x.float().to(model.device)).cpu()
+
+    def cond_units(cond: Tensor | None) -> Tensor | None:
+        return None if cond is None else model.denormalize_cond(cond.to(model.device)).cpu()
+
     with torch.no_grad():
         return Reference(
-            denormalize(train_x.float()).cpu(),
-            train_cond,
-            denormalize(val_x.float()).cpu(),
-            val_cond,
+            data_units(train_x), cond_units(train_cond), data_units(val_x), cond_units(val_cond)
         )
 
 

@@ -94,8 +94,7 @@ def score_checkpoint(cfg: DictConfig, ckpt: Path, name: str) -> RunResult:
     """Sample and score one checkpoint with its (overridden) sampler and over the sweep."""
     loaded = load_model(ckpt, default_device(cfg.device), ema=cfg.ema)
     model = loaded.model
-    denormalize = lambda x: model.normalizer.denormalize(x.to(model.device)).cpu()  # noqa: E731
-    reference = reference_from(build_datamodule(ckpt), denormalize)
+    reference = reference_from(build_datamodule(ckpt), model)
     suite = MetricSuite(reference, MetricOptions(**cfg.metrics))
     sampler = sampler_from_config(model, cfg, trajectory=False)
     options = generate_kwargs(model, cfg.get("guidance_scale"))

@@ -77,19 +77,22 @@ def read_conditions(path: str | Path, key: str = "cond") -> Tensor:
 def check_conditions(model: GenerativeModule, cond: Tensor, source: str) -> None:
     """Refuse conditions the network cannot take, naming their shape and what it expects."""
     hparams = getattr(model.network, "hparams", {})
-    num_classes, cond_dim = hparams.get("num_classes", 0), hparams.get("cond_dim", 0)
+    num_classes = hparams.get("num_classes", 0)
+    cond_shape = tuple(hparams.get("cond_shape") or ())
     per_sample = tuple(cond.shape[1:])
     labels_wrong = per_sample or cond.is_floating_point() or cond.min() < 0
     if num_classes and (labels_wrong or cond.max() >= num_classes):
         expected = f"integer class labels of shape (N,) in [0, {num_classes})"
-    elif cond_dim and per_sample != (cond_dim,):
-        expected = f"vectors of shape (N, {cond_dim})"
+    elif cond_shape and per_sample != cond_shape:
+        kind = "vectors" if len(cond_shape) == 1 else "context arrays"
+        expected = f"{kind} of shape (N, {', '.join(map(str, cond_shape))})"
     else:
         expected = None
     if expected is None:
         try:  # whatever else the network takes, one trial call tells
             x = torch.zeros(1, *model.data_shape, device=model.device)
-            model.network(x, torch.zeros(1, device=model.device), cond[:1].to(model.device))
+            trial = model.normalize_cond(cond[:1].to(model.device))
+            model.network(x, torch.zeros(1, device=model.device), trial)
             return
         except Exception as error:
             expected = f"what the network accepts ({type(error).__name__}: {error})"
@@ -127,10 +130,11 @@ def resolve_conditions(
         x, cond = collect(datamodule.val_dataloader(), limit=num_samples)
         if cond is None:
             raise ValueError("conditions=val but the run's validation set has no conditions.")
+        cond = model.denormalize_cond(cond)  # generate takes conditions in data units
         check_conditions(model, cond, "val")
         return Conditions(cond, "val", real=model.normalizer.denormalize(x.to(model.device)))
     cond = read_conditions(conditions, key)
-    if getattr(model.network, "hparams", {}).get("cond_dim", 0):
+    if getattr(model.network, "hparams", {}).get("cond_shape"):
         cond = cond.float()  # vectors stored as integers are still vectors
     check_conditions(model, cond, conditions)
     return Conditions(cond[:num_samples], str(conditions))
