@@ -26,9 +26,15 @@ from throughput import Case, case_config, time_flowdiff, time_hand_loop, trainin
 
 #: (name, hidden, depth, heads) of the DiT sizes, on 32x32x3 images with patch size 2
 SIZES = (("S", 384, 12, 6), ("B", 768, 12, 12), ("L", 1024, 24, 16))
-SETTINGS = (("32-true", False), ("16-mixed", False), ("bf16-mixed", False), ("bf16-mixed", True))
+#: precision settings by name; ``+compile`` adds ``torch.compile`` of the network
+SETTINGS = {
+    "32-true": ("32-true", False),
+    "16-mixed": ("16-mixed", False),
+    "bf16-mixed": ("bf16-mixed", False),
+    "bf16-mixed+compile": ("bf16-mixed", True),
+}
 #: what the CPU smoke run can exercise (no fp16 autocast, no minutes-long compile)
-CPU_SETTINGS = (("32-true", False), ("bf16-mixed", False))
+CPU_SETTINGS = ("32-true", "bf16-mixed")
 
 
 def dit_case(name: str, hidden: int, depth: int, heads: int, batch_size: int) -> Case:
@@ -51,9 +57,11 @@ def dit_case(name: str, hidden: int, depth: int, heads: int, batch_size: int) ->
 
 def measure(case: Case, args: argparse.Namespace, accelerator: str) -> list[dict]:
     rows = []
+    device = "cuda" if accelerator == "gpu" else "cpu"
     with tempfile.TemporaryDirectory() as tmp:
-        flops = training_flops(case_config(case, "cpu", "32-true", False, Path(tmp)))
-        for precision, compiled in SETTINGS if accelerator == "gpu" else CPU_SETTINGS:
+        flops = training_flops(case_config(case, "cpu", "32-true", False, Path(tmp)), device)
+        for name in args.settings:
+            precision, compiled = SETTINGS[name]
             cfg = case_config(case, accelerator, precision, compiled, Path(tmp))
             for side, timer in (("flowdiff", time_flowdiff), ("hand loop", time_hand_loop)):
                 timing = timer(cfg, args.warmup, args.steps)
@@ -110,6 +118,8 @@ def section(rows: list[dict], args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", default=[s[0] for s in SIZES])
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--section", default="gpu_throughput", help="section of --output")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=15)
@@ -120,14 +130,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     accelerator = "gpu" if torch.cuda.is_available() else "cpu"
+    if accelerator == "cpu":
+        args.settings = [name for name in args.settings if name in CPU_SETTINGS]
     if args.tiny:
         cases = [dit_case("tiny", 64, 2, 2, 8)]
         args.steps, args.warmup = 2, 1
     else:
         cases = [dit_case(*size, args.batch_size) for size in SIZES if size[0] in args.sizes]
-    rows = [row for case in cases for row in measure(case, args, accelerator)]
-    write_section(args.output, "gpu_throughput", section(rows, args))
-    print(f"wrote the gpu_throughput section of {args.output}")
+    rows = []
+    for case in cases:  # written after every size, so a run cut short keeps what it measured
+        rows += measure(case, args, accelerator)
+        write_section(args.output, args.section, section(rows, args))
+    print(f"wrote the {args.section} section of {args.output}")
 
 
 if __name__ == "__main__":

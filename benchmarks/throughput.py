@@ -172,17 +172,21 @@ def time_hand_loop(cfg: DictConfig, warmup: int, steps: int) -> Timing:
     return Timing(steps * cfg.batch_size / seconds, seconds, steps)
 
 
-def training_flops(cfg: DictConfig) -> float:
-    """Floating-point operations of one forward and backward pass of the network on one batch,
-    counted by ``torch.utils.flop_counter`` (matrix products and convolutions)."""
+def training_flops(cfg: DictConfig, device: str = "cpu", count_batch: int = 2) -> float:
+    """Floating-point operations of one forward and backward pass of the network on a batch of
+    ``cfg.batch_size``, counted by ``torch.utils.flop_counter`` (matrix products, attention and
+    convolutions) on ``count_batch`` samples and scaled: every counted operation is linear in
+    the batch size."""
     from torch.utils.flop_counter import FlopCounterMode
 
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     batch = next(iter(datamodule.train_dataloader()))
-    network = instantiate(cfg.model.network)
+    x = batch["x"][:count_batch].to(device)
+    cond = batch["cond"][:count_batch].to(device) if "cond" in batch else None
+    network = instantiate(cfg.model.network).to(device)
     counter = FlopCounterMode(display=False)
     with counter:
-        output = network(batch["x"], torch.rand(batch["x"].shape[0]), batch.get("cond"))
+        output = network(x, torch.rand(x.shape[0], device=device), cond)
         output.float().pow(2).mean().backward()
-    return float(counter.get_total_flops())
+    return float(counter.get_total_flops()) * cfg.batch_size / x.shape[0]

@@ -106,3 +106,16 @@ def test_overhead_tiny_writes_its_table(tmp_path: Path):
     )
     assert flowdiff > 0 and hand > 0
     assert abs(median - flowdiff / hand) < 0.01
+
+
+def test_gpu_throughput_tiny_runs_on_cpu(tmp_path: Path):
+    output = tmp_path / "benchmarks.md"
+    run = _run_script("gpu_throughput.py", "--tiny", "--output", str(output))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    text = output.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| DiT-tiny |")]
+    assert [row.split("|")[4].strip() for row in rows] == ["32-true", "bf16-mixed"]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert float(cells[2].replace(",", "")) > 0  # counted GFLOP per step
+        assert float(cells[5].replace(",", "")) > 0 and float(cells[6].replace(",", "")) > 0
