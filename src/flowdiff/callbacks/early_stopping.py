@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import EarlyStopping as LightningEarlyStopping
 from lightning.pytorch.utilities import rank_zero_info
@@ -20,13 +21,18 @@ class EarlyStopping(LightningEarlyStopping):
         restore_best: when it stops training, load the best checkpoint's weights (the one the
             ``ModelCheckpoint`` watching the same metric kept) into the model, so the model left
             after ``fit`` (and the final sample figure) is the best one, not the last.
+        baseline: a value the metric must beat (by ``min_delta``) to count as improving: training
+            stops after ``patience`` validations that do not beat it (as in Keras).
         **kwargs: Lightning's ``EarlyStopping`` arguments.
     """
 
-    def __init__(self, restore_best: bool = True, **kwargs):
+    def __init__(self, restore_best: bool = True, baseline: float | None = None, **kwargs):
         kwargs.setdefault("monitor", "val/loss")
         super().__init__(**kwargs)
         self.restore_best = restore_best
+        self.baseline = baseline
+        if baseline is not None:
+            self.best_score = torch.tensor(float(baseline))
 
     @property
     def stopped(self) -> bool:

@@ -46,7 +46,8 @@ class RNGState(Callback):
         # NumPy's state as a tensor: Lightning reads checkpoints with torch's weights-only loader,
         # which accepts tensors and plain containers but not NumPy arrays.
         kind, keys, position, has_gauss, gauss = states["numpy"]
-        states["numpy"] = (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss)
+        keys = torch.from_numpy(keys.astype(np.int64))
+        states["numpy"] = (kind, keys, position, has_gauss, gauss)
         return states
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -72,7 +72,8 @@ class RunRecords(Callback):
             file.write(json.dumps(record, default=str) + "\n")
 
     # ------------------------------------------------------------------ events
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # Here rather than at fit start: a resumed run's step and epoch are restored by now.
         self.event(
             trainer,
             "start",
