@@ -191,3 +191,33 @@ def test_cli_resume_with_last_continues_in_the_same_folder(tmp_path):
     assert (folder / ".hydra" / "config.yaml").is_file()
     assert len(list((folder / ".hydra").glob("resumed_*/config.yaml"))) == 1
     assert len((folder / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_slurm_launcher_config_follows_the_trainer(make_config):
+    cfg = make_config(
+        "train",
+        "hydra/launcher=slurm",
+        "trainer=multi_gpu",
+        "trainer.devices=4",
+        "trainer.num_nodes=2",
+    )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+
+
+@pytest.mark.slow
+def test_named_sweep_runs_every_job(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    command = [
+        sys.executable, "-m", "flowdiff.cli.train", "--multirun", "experiment=sweep_lr",
+        "base_lr=1e-3", "trainer=cpu", "trainer.fast_dev_run=true", "callbacks.progress_bar=null",
+        "sampling_steps=2", "run_name=sweep",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
+    jobs = sorted((tmp_path / "outputs" / "multirun" / "sweep").glob("[0-9]*"))
+    assert len(jobs) == 2  # base_lr fixed on the command line x 2 schedules
+    for job in jobs:
+        assert (job / "samples" / "final.png").is_file()
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        assert "model/lr_scheduler=" in overrides
