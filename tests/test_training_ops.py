@@ -221,3 +221,11 @@ def test_named_sweep_runs_every_job(tmp_path):
         assert (job / "samples" / "final.png").is_file()
         overrides = (job / ".hydra" / "overrides.yaml").read_text()
         assert "model/lr_scheduler=" in overrides
+
+
+@pytest.mark.slow
+def test_compiled_network_trains_with_ema(make_config):
+    cfg = make_config("train", "model.compile=true", "experiment=toy2d", "max_epochs=1")
+    model, trainer = fit(cfg)
+    assert trainer.global_step == 2
+    assert all("_orig_mod" not in key for key in model.state_dict())  # checkpoint keys unchanged
