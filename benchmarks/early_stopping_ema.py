@@ -31,6 +31,7 @@ from sklearn.svm import SVC
 sys.path.insert(0, str(Path(__file__).parent))
 from digits_quality import real_splits
 from flowdiff.callbacks import EarlyStopping
+from flowdiff.callbacks.loss_curve import read_metrics
 from flowdiff.data import DigitsDataModule
 from flowdiff.module import GenerativeModule
 from report import write_section
@@ -60,6 +61,8 @@ def early_stopping_section(docs: Path, limit_val_batches: int) -> str:
         shutil.copyfile(
             Path(tmp) / "run" / "loss_curve.png", docs / "early_stopping_loss_curve.png"
         )
+        rows = read_metrics(Path(tmp) / "run" / "metrics.csv")
+    at_best, at_stop = rows[int(saved["epoch"])], rows[max(rows)]
     return "\n".join(
         [
             "## Early stopping with restore_best",
@@ -77,6 +80,10 @@ def early_stopping_section(docs: Path, limit_val_batches: int) -> str:
             f"{float(stopper.best_score):.4f}).",
             f"- Largest absolute difference between the model's weights after `fit` and that "
             f"checkpoint's: **{difference:.3g}**.",
+            f"- Train / val loss at the best epoch: {float(at_best['train_loss']):.3f} / "
+            f"{float(at_best['val_loss']):.3f}; at the stop: {float(at_stop['train_loss']):.3f} / "
+            f"{float(at_stop['val_loss']):.3f}: the training loss kept falling while the "
+            "held-out loss did not.",
             "",
             "![loss curve of the overfitting run](early_stopping_loss_curve.png)",
         ]
