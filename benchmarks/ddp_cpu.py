@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
-from runs import machine
+from report import machine, write_section
 
 REPO = Path(__file__).resolve().parent.parent
 COMMON = [

@@ -34,8 +34,8 @@ from flowdiff.callbacks import EarlyStopping
 from flowdiff.callbacks.loss_curve import read_metrics
 from flowdiff.data import DigitsDataModule
 from flowdiff.module import GenerativeModule
-from report import write_section
-from runs import fit, machine, quiet
+from report import machine, write_section
+from runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,8 +23,8 @@ import torch
 from lightning import Callback
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
-from runs import fit, machine, quiet
+from report import machine, write_section
+from runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = {
