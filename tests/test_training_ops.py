@@ -229,3 +229,11 @@ def test_compiled_network_trains_with_ema(make_config):
     model, trainer = fit(cfg)
     assert trainer.global_step == 2
     assert all("_orig_mod" not in key for key in model.state_dict())  # checkpoint keys unchanged
+
+
+def test_seed_spellings_of_accumulation_and_ema_decay(make_config):
+    cfg = make_config("train", "multistep=4", "ema_decay=0.99")
+    assert cfg.trainer.accumulate_grad_batches == 4
+    assert cfg.callbacks.ema.decay == 0.99
+    cfg = make_config("train", "trainer.accumulate_grad_batches=3")
+    assert cfg.trainer.accumulate_grad_batches == 3 and cfg.callbacks.ema.decay == 0.999
