@@ -36,7 +36,7 @@ from flowdiff.callbacks.loss_curve import read_metrics
 from flowdiff.data import DigitsDataModule
 from flowdiff.module import GenerativeModule
 from report import machine, write_section
-from runs import fit, quiet
+from training_runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 

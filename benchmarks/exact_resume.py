@@ -24,7 +24,7 @@ from lightning import Callback
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import machine, write_section
-from runs import fit, quiet
+from training_runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = {

@@ -25,7 +25,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 sys.path.insert(0, str(Path(__file__).parent))
 from flowdiff.cli.config_dir import config_dir
 from report import machine, write_section
-from runs import fit, quiet
+from training_runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = [

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section
-from runs import fit, quiet
+from training_runs import fit, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISIONS = ["32-true", "16-mixed", "bf16-mixed"]
