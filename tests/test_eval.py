@@ -3,7 +3,6 @@ comparison, TensorBoard figures, the Python API, and clear messages for bad inpu
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
@@ -13,9 +12,10 @@ import pytest
 from omegaconf import OmegaConf
 
 import flowdiff
+from flowdiff.config import compose_config
 from flowdiff.evaluation.run import evaluate_checkpoints
 from flowdiff.training import train
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY
 from tests.eval_helpers import vector_run
 
 #: Small and fast: 200 samples, a cheap likelihood.
@@ -142,10 +142,14 @@ def test_command_line_from_another_folder(toy_fm, tmp_path):
     assert bad.returncode != 0 and "nope.ckpt' does not exist" in bad.stderr
 
 
-def test_guidance_scale_reaches_generate_or_is_refused(toy_fm, tmp_path):
-    from flowdiff.module import GenerativeModule
-
-    if "guidance_scale" in inspect.signature(GenerativeModule.generate).parameters:
-        pytest.skip("exercised by the guidance tests once generate takes guidance_scale")
-    with pytest.raises(ValueError, match=r"guidance_scale=2\.0.*no classifier-free guidance"):
-        run_eval(tmp_path, f"ckpt_path={toy_fm}", "guidance_scale=2.0")
+def test_guidance_scale_reaches_generate(tmp_path):
+    ckpt = train_run(tmp_path / "digits", "model.cond_drop_prob=0.2")
+    records = {}
+    for scale in (1.0, 4.0):
+        out = tmp_path / f"eval{scale}"
+        folder = run_eval(out, f"ckpt_path={ckpt}", f"guidance_scale={scale}", "nll.enabled=false")
+        records[scale] = json.loads((folder / "metrics.json").read_text())
+    assert records[4.0]["guidance_scale"] == 4.0
+    assert 0.0 <= records[4.0]["cond_accuracy"] <= 1.0
+    # Same seed and sampler: only guidance can move the generated samples, hence the scores.
+    assert records[4.0]["frechet"] != records[1.0]["frechet"]

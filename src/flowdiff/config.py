@@ -32,7 +32,8 @@ def compose_config(
     Args:
         config_name: a top-level config, e.g. ``train`` or ``train_hf_diffusion``.
         overrides: e.g. ``["model/network=unet", "batch_size=64"]``.
-        output_dir: the run folder; defaults to ``outputs/<run_name>``.
+        output_dir: the run folder; defaults to ``outputs/<run_name>`` for training configs and
+            the working directory for the others (``sample``, ``eval``).
 
     Returns:
         The composed config, with its ``hydra`` node.
@@ -44,7 +45,7 @@ def compose_config(
         cfg.hydra.job.config_name = config_name
     if output_dir is None:
         HydraConfig().set_config(cfg)  # run_name may interpolate ${hydra:job.config_name}
-        output_dir = Path("outputs") / str(cfg.run_name)
+        output_dir = Path("outputs") / str(cfg.run_name) if "run_name" in cfg else Path.cwd()
         OmegaConf.set_readonly(cfg.hydra, False)  # set_config froze it
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)

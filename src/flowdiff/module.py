@@ -15,6 +15,7 @@ from flowdiff.checkpoint import read_checkpoint
 from flowdiff.components import describe
 from flowdiff.data.normalizer import Normalizer
 from flowdiff.ema import model_state_dict
+from flowdiff.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.optim import lr_scheduler_config
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
@@ -52,6 +53,10 @@ class GenerativeModule(LightningModule):
         aux_loss_weight: weight of an extra MSE between the path's clean-data estimate
             (``path.predict_x1``) and the data.
         compile: ``torch.compile`` the network (in place, so checkpoint keys do not change).
+        cond_drop_prob: classifier-free guidance training: each training sample's ``cond`` is
+            replaced by the network's null condition with this probability.
+        guidance_scale: default classifier-free guidance scale of :meth:`generate`; 1 is plain
+            conditional sampling (see :mod:`flowdiff.guidance`).
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class GenerativeModule(LightningModule):
         lr_scheduler: SchedulerFactory | None = None,
         aux_loss_weight: float = 0.0,
         compile: bool = False,
+        cond_drop_prob: float = 0.0,
+        guidance_scale: float = 1.0,
     ):
         super().__init__()
         self.save_hyperparameters(
@@ -72,6 +79,14 @@ class GenerativeModule(LightningModule):
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
             raise ValueError(f"model.aux_loss_weight={aux_loss_weight} must be >= 0.")
+        if not 0.0 <= cond_drop_prob < 1.0:
+            raise ValueError(f"model.cond_drop_prob={cond_drop_prob} must lie in [0, 1).")
+        if (cond_drop_prob > 0 or guidance_scale != 1.0) and not takes_drop_cond(network):
+            raise ValueError(
+                f"model.cond_drop_prob={cond_drop_prob} / model.guidance_scale={guidance_scale} "
+                f"need a network whose forward takes drop_cond, and {type(network).__name__} "
+                "does not; use a flowdiff network or set cond_drop_prob=0 and guidance_scale=1."
+            )
         self.network = network
         self.path = path
         self.sampler = sampler
@@ -107,7 +122,12 @@ class GenerativeModule(LightningModule):
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         x_1 = batch["x"]
         drawn = self.path.sample(x_1)
-        output = self.network(drawn.x_t, drawn.t, batch.get("cond"))
+        cond = batch.get("cond")
+        if stage == "train" and cond is not None and self.hparams.cond_drop_prob > 0:
+            drop = drop_mask(x_1.shape[0], self.hparams.cond_drop_prob, x_1.device)
+            output = self.network(drawn.x_t, drawn.t, cond, drop_cond=drop)
+        else:
+            output = self.network(drawn.x_t, drawn.t, cond)
         loss = self.loss(output, drawn, x_1)
         training = stage == "train"
         self.log(
@@ -146,15 +166,18 @@ class GenerativeModule(LightningModule):
         cond: Tensor | None = None,
         sampler: Sampler | None = None,
         generator: torch.Generator | None = None,
+        guidance_scale: float | None = None,
     ) -> SamplerOutput:
         """Draw samples in the data's own units, with the sampler's NFE and trajectory.
 
         Args:
             num_samples: how many samples; defaults to ``len(cond)``.
-            cond: conditions, one per sample (labels ``(B,)`` or vectors ``(B, D)``); ``None``
-                samples with the network's null condition.
+            cond: conditions, one per sample (labels ``(B,)``, vectors ``(B, D)`` or image
+                context ``(B, C, H, W)``); ``None`` samples with the network's null condition.
             sampler: overrides the module's sampler for this call.
             generator: seeds the initial noise (and stochastic samplers).
+            guidance_scale: classifier-free guidance scale; ``None`` uses the module's
+                ``guidance_scale``. Scales other than 1 double the batch of each network call.
 
         Returns:
             :class:`~flowdiff.samplers.SamplerOutput` with ``x`` ``(B, *data_shape)``
@@ -173,9 +196,14 @@ class GenerativeModule(LightningModule):
         x_init = torch.randn(
             (num_samples, *self.data_shape), generator=generator, device=noise_device
         ).to(self.device)
-        out = sampler.sample(
-            lambda x, t: self.network(x, t, cond), self.path, x_init, generator=generator
-        )
+        scale = self.hparams.guidance_scale if guidance_scale is None else guidance_scale
+        if scale != 1.0 and not takes_drop_cond(self.network):
+            raise ValueError(
+                f"guidance_scale={scale} needs a network whose forward takes drop_cond; "
+                f"{type(self.network).__name__} does not."
+            )
+        model = guided_model(self.network, cond, scale)
+        out = sampler.sample(model, self.path, x_init, generator=generator)
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
         return SamplerOutput(
             x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory
@@ -187,9 +215,10 @@ class GenerativeModule(LightningModule):
         cond: Tensor | None = None,
         sampler: Sampler | None = None,
         generator: torch.Generator | None = None,
+        guidance_scale: float | None = None,
     ) -> Tensor:
         """Samples ``(B, *data_shape)`` in the data's units; see :meth:`generate`."""
-        return self.generate(num_samples, cond, sampler, generator).x
+        return self.generate(num_samples, cond, sampler, generator, guidance_scale).x
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -7,8 +7,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, WeightAveraging
 from omegaconf import DictConfig
 
+from flowdiff.atomic_checkpoint import AtomicCheckpointIO
 from flowdiff.callbacks import DivergenceGuard, RunRecords
 from flowdiff.callbacks.run_context import run_context
+from flowdiff.checkpoint import check_resume, trusted
+from flowdiff.config_checks import preflight
 from flowdiff.hardware import fit_to_hardware
 from flowdiff.module import GenerativeModule
 
@@ -44,8 +47,12 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.T
         [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     )
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
     trainer = instantiate(
-        fit_to_hardware(cfg.trainer), callbacks=callbacks, logger=loggers or False
+        fit_to_hardware(cfg.trainer),
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[checkpoint_io],
     )
     for callback in callbacks:
         if isinstance(callback, RunRecords):
@@ -60,7 +67,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.
     """
+    preflight(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule, model, trainer = build(cfg)
+    check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     return {key: float(value) for key, value in trainer.callback_metrics.items()}

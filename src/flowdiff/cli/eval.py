@@ -13,18 +13,26 @@ import hydra
 from omegaconf import DictConfig
 
 from flowdiff.cli.config_dir import config_dir
+from flowdiff.cli.errors import run_cli, user_errors
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    from flowdiff.evaluation.run import evaluate_checkpoints
+    with user_errors():
+        from flowdiff.evaluation.run import evaluate_checkpoints
 
-    folder = evaluate_checkpoints(cfg)
+        folder = evaluate_checkpoints(cfg)
     print(f"Evaluation written to {folder}/")
     for table in ("comparison.md", "metrics.md", "sweep.md"):
         if (folder / table).is_file():
             print(f"\n{table}\n{(folder / table).read_text()}")
+
+
+def main() -> None:
+    """The console script: user errors print one line (``FLOWDIFF_DEBUG=1`` for the
+    traceback) and exit 1."""
+    run_cli(_main)
 
 
 if __name__ == "__main__":

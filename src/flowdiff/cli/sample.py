@@ -10,14 +10,22 @@ import hydra
 from omegaconf import DictConfig
 
 from flowdiff.cli.config_dir import config_dir
+from flowdiff.cli.errors import run_cli, user_errors
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="sample")
-def main(cfg: DictConfig) -> None:
-    from flowdiff.sampling import sample
+def _main(cfg: DictConfig) -> None:
+    with user_errors():
+        from flowdiff.sampling import sample
 
-    folder = sample(cfg)
+        folder = sample(cfg)
     print(f"Samples written to {folder}/")
+
+
+def main() -> None:
+    """The console script: user errors print one line (``FLOWDIFF_DEBUG=1`` for the
+    traceback) and exit 1."""
+    run_cli(_main)
 
 
 if __name__ == "__main__":

@@ -14,19 +14,27 @@ import hydra
 from omegaconf import DictConfig
 
 from flowdiff.cli.config_dir import config_dir
+from flowdiff.cli.errors import run_cli, user_errors
 from flowdiff.run_dir import register_resolvers
 
 register_resolvers()  # hydra.run.dir uses them: a resumed run continues in its own folder
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     # Lightning's own use of a deprecated torch API; nothing a user can act on.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    from flowdiff.training import train
+    with user_errors():
+        from flowdiff.training import train
 
-    metrics = train(cfg)
+        metrics = train(cfg)
     return metrics.get("val/loss")
+
+
+def main() -> None:
+    """The console script: user errors print one line (``FLOWDIFF_DEBUG=1`` for the
+    traceback) and exit 1."""
+    run_cli(_main)
 
 
 if __name__ == "__main__":

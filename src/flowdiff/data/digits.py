@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from torch import Tensor
 
+from flowdiff.data.file_checks import read_npz, require_file
 from flowdiff.data.in_memory import InMemoryDataModule
 
 
@@ -34,18 +33,12 @@ class DigitsDataModule(InMemoryDataModule):
         if self.data_dir is None:
             digits = load_digits()
             return digits.images, digits.target
-        file = Path(self.data_dir) / "digits.npz"
-        if not file.is_file():
-            raise FileNotFoundError(
-                f"data.data_dir={self.data_dir!r} has no digits.npz; put one there (keys "
-                "'images' (N, 8, 8) and 'target' (N,)) or drop data.data_dir to use the "
-                "embedded digits."
-            )
-        with np.load(file) as arrays:
-            missing = {"images", "target"} - set(arrays.files)
-            if missing:
-                raise KeyError(f"{file} lacks key(s) {sorted(missing)}; it has {arrays.files}.")
-            return arrays["images"], arrays["target"]
+        hint = (
+            "put a digits.npz there (keys 'images' (N, 8, 8) and 'target' (N,)) or drop "
+            "data.data_dir to use the embedded digits"
+        )
+        arrays = read_npz(require_file(self.data_dir, "digits.npz", hint), ["images", "target"])
+        return arrays["images"], arrays["target"]
 
     def load(self) -> tuple[Tensor, Tensor]:
         images, labels = self._arrays()

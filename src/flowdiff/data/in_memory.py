@@ -9,7 +9,9 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from flowdiff.data.finite import handle_nonfinite
 from flowdiff.data.normalizer import Normalizer
+from flowdiff.data.splits import check_fractions, split_indices
 
 
 class TensorBatches(Dataset):
@@ -46,16 +48,24 @@ class InMemoryDataModule(LightningDataModule):
     """Loads arrays once, splits them by seed, normalises with training-split statistics.
 
     Subclasses implement :meth:`load` returning ``x`` ``(N, *shape)`` and ``cond`` (``(N,)``
-    labels, ``(N, D)`` vectors, or ``None``). Batches are dicts ``{"x": ..., "cond": ...}``.
+    labels, ``(N, *cond_shape)`` vectors or image context, or ``None``). Batches are dicts
+    ``{"x": ..., "cond": ...}``. Float conditions are normalised too (``cond_normalization``),
+    with their own training-split statistics in :attr:`cond_normalizer`; give
+    ``cond_normalizer.normalize(raw)`` to :meth:`GenerativeModule.sample`.
 
     Args:
         shape: expected shape of one sample; checked against the loaded data.
         num_classes: number of classes of label conditions (0 when ``cond`` is not labels).
         batch_size: samples per batch (per device under DDP).
         val_fraction: share of samples held out for validation.
-        seed: seed of the train/val split.
+        seed: seed of the train/val/test split.
         normalization: ``standard``, ``range`` or ``none`` (see :class:`Normalizer`).
         num_workers: DataLoader workers; 0 is fastest for in-memory data.
+        nonfinite: NaN/inf in the data: ``refuse``, ``drop`` or ``replace`` (see
+            :func:`~flowdiff.data.finite.handle_nonfinite`).
+        test_fraction: share of samples held out for testing (``test_dataloader``).
+        cond_shape: expected shape of one float condition; checked against the loaded data.
+        cond_normalization: ``standard``, ``range`` or ``none`` for float conditions.
     """
 
     def __init__(
@@ -67,12 +77,20 @@ class InMemoryDataModule(LightningDataModule):
         seed: int = 0,
         normalization: str = "standard",
         num_workers: int = 0,
+        nonfinite: str = "refuse",
+        test_fraction: float = 0.0,
+        cond_shape: Sequence[int] | None = None,
+        cond_normalization: str = "none",
     ):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be at least 1.")
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"data.val_fraction={val_fraction} must lie strictly in (0, 1).")
+        check_fractions(val_fraction, test_fraction)
+        self.test_fraction = test_fraction
+        self.cond_shape = tuple(cond_shape) if cond_shape else None
+        self.cond_normalization = cond_normalization
+        self.cond_normalizer = Normalizer(self.cond_shape) if self.cond_shape else None
+        self.test_set: TensorBatches | None = None
         self.shape = tuple(shape)
         self.num_classes = num_classes
         self.batch_size = batch_size
@@ -80,6 +98,7 @@ class InMemoryDataModule(LightningDataModule):
         self.seed = seed
         self.normalization = normalization
         self.num_workers = num_workers
+        self.nonfinite = nonfinite
         self.normalizer = Normalizer(self.shape)
         self.train_set: TensorBatches | None = None
         self.val_set: TensorBatches | None = None
@@ -88,17 +107,37 @@ class InMemoryDataModule(LightningDataModule):
         """Return all samples ``x`` and their conditions ``cond`` (or ``None``)."""
         raise NotImplementedError
 
+    def source(self) -> str:
+        """What the data comes from, for messages (a file or folder in subclasses)."""
+        return type(self).__name__
+
     def _check(self, x: Tensor, cond: Tensor | None) -> None:
         if tuple(x.shape[1:]) != self.shape:
             raise ValueError(
-                f"{type(self).__name__}: samples have shape {tuple(x.shape[1:])} but data.shape "
+                f"{self.source()}: samples have shape {list(x.shape[1:])} but data.shape "
                 f"is {list(self.shape)}; set data.shape to match the data."
             )
         if cond is not None and len(cond) != len(x):
-            raise ValueError(f"{type(self).__name__}: {len(cond)} conditions for {len(x)} samples.")
+            raise ValueError(f"{self.source()}: {len(cond)} conditions for {len(x)} samples.")
+        if cond is not None and cond.is_floating_point() and self.cond_shape is None:
+            raise ValueError(
+                f"{self.source()}: the data has conditions of shape "
+                f"{list(cond.shape[1:])} but data.cond_shape is null; set data.cond_shape="
+                f"{list(cond.shape[1:])}."
+            )
+        if self.cond_shape and cond is None:
+            raise ValueError(
+                f"{self.source()}: data.cond_shape is {list(self.cond_shape)} but the data "
+                "has no conditions; set data.cond_shape=null or add them."
+            )
+        if self.cond_shape and tuple(cond.shape[1:]) != self.cond_shape:
+            raise ValueError(
+                f"{self.source()}: conditions have shape {list(cond.shape[1:])} but "
+                f"data.cond_shape is {list(self.cond_shape)}; set data.cond_shape to match."
+            )
         if self.num_classes and cond is not None and int(cond.max()) >= self.num_classes:
             raise ValueError(
-                f"{type(self).__name__}: label {int(cond.max())} found but data.num_classes is "
+                f"{self.source()}: label {int(cond.max())} found but data.num_classes is "
                 f"{self.num_classes}."
             )
 
@@ -107,14 +146,17 @@ class InMemoryDataModule(LightningDataModule):
             return
         x, cond = self.load()
         self._check(x, cond)
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))
-        n_val = max(1, round(self.val_fraction * len(x)))
-        val, train = order[:n_val], order[n_val:]
-        self.normalizer.fit(x[train], self.normalization)
+        x, cond = handle_nonfinite(x, cond, self.nonfinite, type(self).__name__)
+        split = split_indices(len(x), self.val_fraction, self.test_fraction, self.seed)
+        self.normalizer.fit(x[split.train], self.normalization)
         x = self.normalizer.normalize(x.float())
+        if self.cond_normalizer is not None and cond is not None:
+            self.cond_normalizer.fit(cond[split.train], self.cond_normalization)
+            cond = self.cond_normalizer.normalize(cond.float())
         pick = (lambda idx: cond[idx]) if cond is not None else (lambda idx: None)
-        self.train_set = TensorBatches(x[train], pick(train))
-        self.val_set = TensorBatches(x[val], pick(val))
+        self.train_set = TensorBatches(x[split.train], pick(split.train))
+        self.val_set = TensorBatches(x[split.val], pick(split.val))
+        self.test_set = TensorBatches(x[split.test], pick(split.test))
 
     def _loader(self, dataset: TensorBatches, shuffle: bool) -> DataLoader:
         return DataLoader(
@@ -132,3 +174,8 @@ class InMemoryDataModule(LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        if not self.test_set:
+            raise ValueError("data.test_fraction is 0, so there is no test split; set it > 0.")
+        return self._loader(self.test_set, shuffle=False)

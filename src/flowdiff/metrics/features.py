@@ -4,6 +4,11 @@ of generated images — the role Inception plays for FID, without downloading an
 With labels, a small MLP classifier is trained on the training split; its hidden activations are
 the features and its predictions judge whether a sample shows the class it was generated for.
 Without labels, the features are the training split's principal components.
+
+Inputs are centred per feature but scaled by one global standard deviation: per-feature scaling
+would divide by the near-zero spread of always-dark border pixels and let a generator's faint
+noise there decide the class (on digits it judged 64% of samples correct that an SVC on raw
+pixels judged 99.7% correct).
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import numpy as np
 from scipy import linalg
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 
 from flowdiff.metrics.distances import as_matrix
 
@@ -46,13 +50,16 @@ class FeatureClassifier:
         self.hidden = hidden
         self.components = components
         self.seed = seed
-        self.scaler = StandardScaler()
+        self.mean: np.ndarray | None = None
+        self.scale = 1.0
         self.classifier: MLPClassifier | None = None
         self.pca: PCA | None = None
 
     def fit(self, x, labels=None) -> FeatureClassifier:
         """Fit on training samples ``x`` ``(n, ...)`` and optional class labels ``(n,)``."""
-        x = self.scaler.fit_transform(as_matrix(x))
+        x = as_matrix(x)
+        self.mean, self.scale = x.mean(0), float(x.std()) or 1.0
+        x = self._standardize(x)
         if labels is None:
             self.pca = PCA(min(self.components, *x.shape), random_state=self.seed).fit(x)
             return self
@@ -64,13 +71,16 @@ class FeatureClassifier:
         ).fit(x, np.asarray(labels).reshape(-1))
         return self
 
+    def _standardize(self, x) -> np.ndarray:
+        return (as_matrix(x) - self.mean) / self.scale
+
     @property
     def has_classes(self) -> bool:
         return self.classifier is not None
 
     def features(self, x) -> np.ndarray:
         """Feature vectors ``(n, F)`` of samples ``x`` ``(n, ...)``."""
-        x = self.scaler.transform(as_matrix(x))
+        x = self._standardize(x)
         if self.classifier is None:
             return self.pca.transform(x)
         hidden = x @ self.classifier.coefs_[0] + self.classifier.intercepts_[0]
@@ -80,7 +90,7 @@ class FeatureClassifier:
         """Predicted labels ``(n,)``; needs labels at :meth:`fit` time."""
         if self.classifier is None:
             raise ValueError("FeatureClassifier was fitted without labels; it cannot classify.")
-        return self.classifier.predict(self.scaler.transform(as_matrix(x)))
+        return self.classifier.predict(self._standardize(x))
 
     def accuracy(self, x, labels) -> float:
         """Share of samples ``x`` classified as ``labels`` ``(n,)``."""

@@ -38,7 +38,8 @@ class ConditionEmbedding(nn.Module):
     """Embeds class labels ``(B,)`` or vectors ``(B, cond_dim)``; ``None`` is the null condition.
 
     The null condition (used for unconditional generation and classifier-free guidance) is an
-    extra class index for labels and a learned vector for vector conditions.
+    extra class index for labels and a learned vector for vector conditions. ``drop`` ``(B,)``
+    (bool) replaces chosen samples' conditions by the null condition.
 
     Args:
         dim: output width.
@@ -60,20 +61,24 @@ class ConditionEmbedding(nn.Module):
     def conditional(self) -> bool:
         return self.classes is not None or self.vector is not None
 
-    def forward(self, cond: Tensor | None, batch_size: int) -> Tensor:
+    def forward(self, cond: Tensor | None, batch_size: int, drop: Tensor | None = None) -> Tensor:
         """Embedding ``(B, dim)`` of ``cond``; zeros for unconditional networks."""
         if self.classes is not None:
-            labels = cond
-            if labels is None:
-                labels = torch.full((batch_size,), self.num_classes, device=self.null.device)
-            return self.classes(labels.long())
+            null = torch.full((batch_size,), self.num_classes, device=self.null.device)
+            labels = null if cond is None else cond.long()
+            if drop is not None and cond is not None:
+                labels = torch.where(drop, null, labels)
+            return self.classes(labels)
         if self.vector is not None and cond is not None:
-            return self.vector(cond.to(self.vector.weight.dtype))
+            embedded = self.vector(cond.reshape(batch_size, -1).to(self.vector.weight.dtype))
+            if drop is not None:
+                embedded = torch.where(drop[:, None], self.null.to(embedded.dtype), embedded)
+            return embedded
         if self.vector is not None:
             return self.null.expand(batch_size, -1)
         if cond is not None:
             raise ValueError(
                 "This network was built without conditioning but received cond; set "
-                "model.network.num_classes or model.network.cond_dim."
+                "model.network.num_classes or model.network.cond_shape."
             )
         return self.null.new_zeros(batch_size, self.null.shape[0])

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
-from flowdiff.networks.embeddings import ConditionEmbedding, SinusoidalTimeEmbedding
+from flowdiff.networks.conditioning import LABELS, VECTOR, ConditionInput
+from flowdiff.networks.embeddings import SinusoidalTimeEmbedding
 
 
 class ResidualBlock(nn.Module):
@@ -40,9 +41,11 @@ class MLP(HyperparametersMixin, nn.Module):
         hidden: width of the hidden layers.
         depth: number of residual blocks.
         num_classes: class-conditional on labels ``(B,)`` in ``[0, num_classes)`` when > 0.
-        cond_dim: conditional on vectors ``(B, cond_dim)`` when > 0.
+        cond_shape: conditional on vectors ``(B, *cond_shape)`` (flattened) when set.
         dropout: dropout inside the blocks.
     """
+
+    accepts = (LABELS, VECTOR)
 
     def __init__(
         self,
@@ -50,7 +53,7 @@ class MLP(HyperparametersMixin, nn.Module):
         hidden: int = 256,
         depth: int = 4,
         num_classes: int = 0,
-        cond_dim: int = 0,
+        cond_shape: Sequence[int] | None = None,
         dropout: float = 0.0,
     ):
         super().__init__()
@@ -58,15 +61,23 @@ class MLP(HyperparametersMixin, nn.Module):
         self.data_shape = tuple(data_shape)
         features = math.prod(self.data_shape)
         self.time = SinusoidalTimeEmbedding(hidden)
-        self.cond = ConditionEmbedding(hidden, num_classes=num_classes, cond_dim=cond_dim)
+        self.cond = ConditionInput(
+            "MLP", self.accepts, self.data_shape, hidden, num_classes, cond_shape
+        )
         self.input = nn.Linear(features, hidden)
         self.blocks = nn.ModuleList(ResidualBlock(hidden, dropout) for _ in range(depth))
         self.output = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, features))
 
-    def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
-        """Map ``x_t`` ``(B, *data_shape)``, ``t`` ``(B,)`` and ``cond`` to a tensor like x_t."""
+    def forward(
+        self, x_t: Tensor, t: Tensor, cond: Tensor | None = None, drop_cond: Tensor | None = None
+    ) -> Tensor:
+        """Map ``x_t`` ``(B, *data_shape)``, ``t`` ``(B,)`` and ``cond`` to a tensor like x_t.
+
+        ``drop_cond`` ``(B,)`` (bool) replaces chosen samples' conditions by the null condition.
+        """
         batch = x_t.shape[0]
-        emb = nn.functional.silu(self.time(t) + self.cond(cond, batch))
+        self.cond.check(cond, batch)
+        emb = nn.functional.silu(self.time(t) + self.cond.embed(cond, batch, drop_cond))
         h = self.input(x_t.reshape(batch, -1))
         for block in self.blocks:
             h = block(h, emb)

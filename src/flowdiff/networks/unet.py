@@ -9,6 +9,8 @@ from diffusers import UNet2DModel
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
+from flowdiff.networks.conditioning import IMAGE, LABELS, ConditionInput
+
 
 class UNet(HyperparametersMixin, nn.Module):
     """A diffusers U-Net with optional class conditioning, built from scratch (no hub weights).
@@ -18,6 +20,8 @@ class UNet(HyperparametersMixin, nn.Module):
             ``2 ** (len(block_out_channels) - 1)``.
         num_classes: class-conditional on labels ``(B,)`` when > 0; label ``num_classes`` is the
             null class used for unconditional generation.
+        cond_shape: ``[C_ctx, H, W]`` image context concatenated to the input channels.
+        add_coord_grid: append a 2-channel coordinate grid to the input.
         block_out_channels: channels per resolution level.
         attention: whether each level has self-attention (same length as ``block_out_channels``).
         layers_per_block: residual layers per level.
@@ -25,10 +29,14 @@ class UNet(HyperparametersMixin, nn.Module):
         dropout: dropout inside the residual layers.
     """
 
+    accepts = (LABELS, IMAGE)
+
     def __init__(
         self,
         data_shape: Sequence[int],
         num_classes: int = 0,
+        cond_shape: Sequence[int] | None = None,
+        add_coord_grid: bool = False,
         block_out_channels: Sequence[int] = (64, 128),
         attention: Sequence[bool] = (False, True),
         layers_per_block: int = 2,
@@ -50,9 +58,13 @@ class UNet(HyperparametersMixin, nn.Module):
                 "model.network.block_out_channels or another image size."
             )
         self.num_classes = num_classes
+        # Labels go through diffusers' class embedding; ConditionInput handles image context.
+        self.cond = ConditionInput(
+            "UNet", self.accepts, data_shape, 0, num_classes, cond_shape, add_coord_grid
+        )
         self.unet = UNet2DModel(
             sample_size=(height, width),
-            in_channels=channels,
+            in_channels=self.cond.in_channels,
             out_channels=channels,
             block_out_channels=tuple(block_out_channels),
             down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention),
@@ -65,16 +77,18 @@ class UNet(HyperparametersMixin, nn.Module):
             dropout=dropout,
         )
 
-    def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
-        """Map ``x_t`` ``(B, C, H, W)``, ``t`` ``(B,)`` and labels ``(B,)`` to ``(B, C, H, W)``."""
+    def forward(
+        self, x_t: Tensor, t: Tensor, cond: Tensor | None = None, drop_cond: Tensor | None = None
+    ) -> Tensor:
+        """Map ``x_t`` ``(B, C, H, W)``, ``t`` ``(B,)`` and labels ``(B,)`` or context
+        ``(B, C_ctx, H, W)`` to ``(B, C, H, W)``; ``drop_cond`` ``(B,)`` nulls chosen samples."""
+        self.cond.check(cond, x_t.shape[0])
         labels = None
         if self.num_classes:
-            labels = cond
-            if labels is None:
-                labels = torch.full((x_t.shape[0],), self.num_classes, device=x_t.device)
-            labels = labels.long()
-        elif cond is not None:
-            raise ValueError(
-                "UNet was built without classes but received cond; set model.network.num_classes."
-            )
-        return self.unet(x_t, t, class_labels=labels).sample
+            null = torch.full((x_t.shape[0],), self.num_classes, device=x_t.device)
+            labels = null if cond is None else cond.long()
+            if drop_cond is not None and cond is not None:
+                labels = torch.where(drop_cond, null, labels)
+            cond = None
+        x_in = self.cond.concat(x_t, cond, drop_cond)
+        return self.unet(x_in, t, class_labels=labels).sample

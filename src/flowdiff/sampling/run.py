@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,9 @@ from flowdiff.sampling.writers import write_arrays, write_figures, write_record
 
 
 def generate_kwargs(model: GenerativeModule, guidance_scale: float | None) -> dict[str, Any]:
-    """``guidance_scale=`` for :meth:`GenerativeModule.generate` when it is set and ``generate``
-    accepts it (classifier-free guidance); refuses it clearly otherwise."""
-    if guidance_scale is None:
-        return {}
-    if "guidance_scale" not in inspect.signature(model.generate).parameters:
-        raise ValueError(
-            f"guidance_scale={guidance_scale} was given but this flowdiff's "
-            "GenerativeModule.generate has no classifier-free guidance; drop guidance_scale."
-        )
-    return {"guidance_scale": guidance_scale}
+    """``guidance_scale=`` for :meth:`GenerativeModule.generate` when it is set; unset keeps the
+    scale the model was trained with. ``generate`` refuses guidance a network cannot do."""
+    return {} if guidance_scale is None else {"guidance_scale": guidance_scale}
 
 
 def draw(

@@ -1,0 +1,138 @@
+"""Up-front checks of a composed training config, before any object is built or file written.
+
+Constructors check their own arguments (an unknown scheduler or solver name, a sampler that
+cannot serve the path); this module catches what would otherwise surface deep inside torch or
+Lightning, or after minutes of work: wrong types, out-of-range numbers, sizes that do not fit,
+an output folder that cannot be written.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from flowdiff.errors import ConfigError, OutputError
+
+
+def _number(cfg: DictConfig, key: str, fix: str, low: float, inclusive: bool) -> None:
+    """Raise unless ``cfg.<key>`` (when set) is a number above ``low`` (or equal, if inclusive)."""
+    value = _select(cfg, key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(f"{key}={value!r} is not a number; {fix}.")
+    if value < low or (value == low and not inclusive):
+        bound = f">= {low:g}" if inclusive else f"> {low:g}"
+        raise ConfigError(f"{key}={value!r} is out of range (must be {bound}); {fix}.")
+
+
+def _integer(cfg: DictConfig, key: str, fix: str, low: int) -> None:
+    value = _select(cfg, key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{key}={value!r} must be an integer >= {low}; {fix}.")
+
+
+def _select(cfg: DictConfig, key: str) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, DictConfig) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def check_numbers(cfg: DictConfig) -> None:
+    """Learning rate, batch size, epochs, steps and fractions: type and range."""
+    _number(cfg, "base_lr", "give a positive learning rate such as base_lr=2e-3", 0.0, False)
+    _number(cfg, "model.optimizer.lr", "give a positive learning rate, e.g. 2e-3", 0.0, False)
+    _number(cfg, "model.optimizer.weight_decay", "use 0.0 for none", 0.0, True)
+    _integer(cfg, "batch_size", "use batch_size=128 or another count of samples", 1)
+    _integer(cfg, "data.batch_size", "use batch_size=128 or another count of samples", 1)
+    _integer(cfg, "seed", "use an integer such as seed=42", 0)
+    _integer(cfg, "sampling_steps", "use sampling_steps=20 or another positive count", 1)
+    max_epochs = _select(cfg, "max_epochs")
+    if max_epochs is not None and max_epochs != -1:
+        _integer(cfg, "max_epochs", "use a positive count, or -1 for no limit", 1)
+    fraction = _select(cfg, "data.val_fraction")
+    if fraction is not None and (not isinstance(fraction, Real) or not 0 < fraction < 1):
+        raise ConfigError(
+            f"data.val_fraction={fraction!r} must be a number strictly between 0 and 1, "
+            "e.g. data.val_fraction=0.2."
+        )
+
+
+def check_sizes(cfg: DictConfig) -> None:
+    """A transformer's ``patch_size`` must tile the image (``data.image_size`` or the last two
+    entries of ``data.shape``)."""
+    patch = _select(cfg, "model.network.patch_size")
+    if patch is None:
+        return
+    if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1:
+        raise ConfigError(f"model.network.patch_size={patch!r} must be a positive integer.")
+    size = _select(cfg, "data.image_size")
+    sizes = [size, size] if size is not None else list(_select(cfg, "data.shape") or [])[-2:]
+    for key, value in zip(("height", "width"), sizes, strict=False):
+        if isinstance(value, int) and value % patch:
+            raise ConfigError(
+                f"model.network.patch_size={patch} does not divide the image {key} {value}; "
+                f"choose a patch_size that divides {value} or resize the images "
+                "(data.image_size)."
+            )
+
+
+def check_output_folder(folder: str | Path, resuming: bool) -> None:
+    """The run folder must be writable, and must not hold an earlier run's checkpoints unless
+    this run resumes.
+
+    Raises:
+        OutputError: the folder (or its nearest existing parent) is not writable, or a fresh run
+            would overwrite ``checkpoints/`` of an earlier one.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output folder {str(folder)!r} cannot be made: {str(existing)!r} is a file; choose "
+            "another folder with hydra.run.dir=<folder> or run_name=<name>."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"output folder {str(folder)!r} is not writable ({str(existing)!r} denies writing); "
+            "run from a writable folder or choose another one with hydra.run.dir=<folder>."
+        )
+    checkpoints = folder / "checkpoints"
+    if not resuming and checkpoints.is_dir() and any(checkpoints.glob("*.ckpt")):
+        raise OutputError(
+            f"{str(checkpoints)!r} already holds checkpoints of an earlier run; resume it with "
+            f"ckpt_path={checkpoints / 'last.ckpt'}, or choose another run_name so nothing is "
+            "overwritten."
+        )
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Every up-front check of a composed ``flowdiff-train`` config.
+
+    Raises:
+        ConfigError: a value of the wrong type or out of range, named by its key.
+    """
+    check_numbers(cfg)
+    check_sizes(cfg)
+
+
+def preflight(cfg: DictConfig) -> None:
+    """:func:`check_config`, then :func:`check_output_folder` on the Hydra run folder (when the
+    config was composed by Hydra)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    check_config(cfg)
+    if HydraConfig.initialized():
+        resuming = cfg.get("ckpt_path") is not None
+        check_output_folder(HydraConfig.get().runtime.output_dir, resuming)

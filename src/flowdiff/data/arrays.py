@@ -1,0 +1,91 @@
+"""Any vector or tensor problem from one ``.npz`` or ``.pt`` file of arrays ``x`` and ``cond``.
+
+For example simulation-based inference: simulator parameters ``x`` ``(N, dim_obs[, ch_obs])``
+given observations ``cond`` ``(N, dim_cond[, ch_cond])``, in the ``(batch, dim, channels)``
+convention; or class-conditional data with integer labels ``cond`` ``(N,)``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from flowdiff.data.in_memory import InMemoryDataModule
+
+
+def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
+    """The arrays ``keys`` (``None`` entries skipped) of an ``.npz`` or ``.pt`` file.
+
+    Raises:
+        FileNotFoundError / ValueError / KeyError: naming the file and the key.
+    """
+    if file is None:
+        raise ValueError("data.file is not set; point it at an .npz or .pt file.")
+    path = Path(file)
+    if not path.is_file():
+        raise FileNotFoundError(f"data.file={str(path)!r} does not exist.")
+    try:
+        if path.suffix == ".pt":
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(stored, dict):
+                raise ValueError(f"holds a {type(stored).__name__}, not a dict of tensors")
+            arrays = {key: torch.as_tensor(value) for key, value in stored.items()}
+        else:
+            with np.load(path) as stored:
+                arrays = {key: torch.from_numpy(np.asarray(stored[key])) for key in stored.files}
+    except (OSError, EOFError, RuntimeError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"{path}: not a readable .npz/.pt file of arrays ({error}).") from error
+    wanted = [key for key in keys if key is not None]
+    missing = [key for key in wanted if key not in arrays]
+    if missing:
+        raise KeyError(
+            f"{path}: missing key(s) {missing}; it has {sorted(arrays)}. Set data.x_key / "
+            "data.cond_key."
+        )
+    return {key: arrays[key] for key in wanted}
+
+
+class ArraysDataModule(InMemoryDataModule):
+    """Samples ``x`` and optional conditions ``cond`` from one file, kept in memory.
+
+    Integer ``cond`` ``(N,)`` are class labels (set ``num_classes``); float ``cond`` are vectors
+    (set ``cond_shape``), standardised with the training split's statistics by default.
+
+    Args:
+        file: ``.npz`` (``np.savez``) or ``.pt`` (``torch.save`` of a dict) file.
+        x_key: key of the samples.
+        cond_key: key of the conditions, or ``None``.
+        **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule` (``shape`` required).
+    """
+
+    def __init__(
+        self, file: str | None = None, x_key: str = "x", cond_key: str | None = "cond", **kwargs
+    ):
+        kwargs.setdefault("cond_normalization", "standard")
+        super().__init__(**kwargs)
+        self.file, self.x_key, self.cond_key = file, x_key, cond_key
+
+    def source(self) -> str:
+        return f"{type(self).__name__} ({self.file})"
+
+    def load(self) -> tuple[Tensor, Tensor | None]:
+        arrays = read_arrays(self.file, [self.x_key, self.cond_key])
+        x = arrays[self.x_key].float()
+        cond = arrays.get(self.cond_key)
+        if cond is not None and not cond.is_floating_point() and not self.num_classes:
+            raise ValueError(
+                f"{self.file}: {self.cond_key!r} holds integers; set data.num_classes for class "
+                "labels, or store float vectors."
+            )
+        if cond is not None and cond.is_floating_point():
+            cond = cond.float()
+        if cond is not None and not torch.isfinite(cond.float()).all():
+            raise ValueError(f"{self.file}: {self.cond_key!r} has inf/NaN values; clean them.")
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{self.file}: {self.x_key!r} has inf/NaN values; clean them.")
+        return x, cond

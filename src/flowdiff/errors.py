@@ -1,0 +1,32 @@
+"""Errors a user can cause, each caught at the edge and printed as one line by the CLI.
+
+Each subclasses :class:`ValueError` (or :class:`RuntimeError`) as well, so code that already
+catches those keeps working; the CLI recognises :class:`FlowdiffError` and prints its message
+without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FlowdiffError(Exception):
+    """Base of every error whose message tells the user what to change."""
+
+
+class ConfigError(FlowdiffError, ValueError):
+    """A config value of the wrong type or out of range; the message names the key."""
+
+
+class DataError(FlowdiffError, ValueError):
+    """Data that cannot be used: missing, unreadable, mis-shaped or non-finite."""
+
+
+class CheckpointError(FlowdiffError, ValueError):
+    """A checkpoint that is missing, unreadable, untrusted or made for another model."""
+
+
+class OutputError(FlowdiffError, OSError):
+    """An output folder that cannot be written, or would overwrite an earlier run."""
+
+
+class NonFiniteError(FlowdiffError, RuntimeError):
+    """Training produced a NaN/inf loss or gradient and was configured to stop."""
