@@ -7,7 +7,6 @@ continue.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -57,19 +56,7 @@ def _latest_run(default: Path, config_name: str) -> str:
     return str(latest)
 
 
-def config_subdir(run_folder: str) -> str:
-    """``.hydra`` for a new run folder; ``.hydra/resumed_<time>`` when the folder already holds
-    a run's config, so resuming keeps the original ``.hydra/config.yaml`` and overrides."""
-    if (Path(run_folder) / ".hydra" / "config.yaml").is_file():
-        return f".hydra/resumed_{datetime.now():%Y-%m-%d_%H-%M-%S}"
-    return ".hydra"
-
-
 def register_resolvers() -> None:
-    """Register ``flowdiff_run_dir`` and ``flowdiff_config_subdir`` (idempotent)."""
-    for name, function in (
-        ("flowdiff_run_dir", run_dir),
-        ("flowdiff_config_subdir", config_subdir),
-    ):
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, function)
+    """Register ``flowdiff_run_dir`` (idempotent)."""
+    if not OmegaConf.has_resolver("flowdiff_run_dir"):
+        OmegaConf.register_new_resolver("flowdiff_run_dir", run_dir)
