@@ -32,6 +32,8 @@ NO_EXTRAS = [
     "+trainer.num_sanity_val_steps=0",
     "+trainer.enable_checkpointing=false",
     "~callbacks.model_checkpoint",
+    "~callbacks.last_checkpoint",
+    "~callbacks.ema",  # the hand-written loop keeps no moving average
     "~callbacks.sample_figures",
     "callbacks.progress_bar=null",
 ]

@@ -53,7 +53,7 @@ def test_toy2d_metrics_nll_sweep_and_figures(toy_fm, tmp_path):
     folder = run_eval(tmp_path, f"ckpt_path={toy_fm}", sweep)
     record = json.loads((folder / "metrics.json").read_text())
     assert {"energy", "mmd", "w2", "sliced_w2", "nll", "bits_per_dim"} <= set(record)
-    assert record["floor"]["w2"] < record["w2"] and record["weights"].startswith("raw")
+    assert record["floor"]["w2"] < record["w2"] and record["weights"] == "ema"  # EMA by default
     assert [(r["kind"], r["nfe"]) for r in record["sweep"]] == [("euler", 2), ("rk4", 8)]
     for name in ("samples", "histograms", "density", "trajectories", "curves", "sweep"):
         assert (folder / f"{name}.png").stat().st_size > 1000, name

@@ -51,7 +51,7 @@ def test_class_labels_with_h5_and_per_sample_pngs(digits_ckpt, tmp_path):
     )
     assert arrays["x"].shape == (5, 1, 8, 8) and arrays["cond"].tolist() == [3, 7, 3, 7, 3]
     assert info["conditions"] == "labels" and info["nfe_total"] == 4  # midpoint x 2 steps
-    assert info["weights"] == "raw (no EMA saved)"
+    assert info["weights"] == "ema"  # flowdiff-train keeps an EMA by default
     assert len(list((tmp_path / "images").glob("*.png"))) == 5
     import h5py
 

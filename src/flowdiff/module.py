@@ -14,7 +14,9 @@ from torch import Tensor, nn
 from flowdiff.checkpoint import RECORD_FORMAT, read_checkpoint
 from flowdiff.components import describe
 from flowdiff.data.normalizer import Normalizer
+from flowdiff.ema import model_state_dict
 from flowdiff.guidance import drop_mask, guided_model, takes_drop_cond
+from flowdiff.optim import lr_scheduler_config
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
 
@@ -161,13 +163,9 @@ class GenerativeModule(LightningModule):
         optimizer = self.optimizer_factory(parameter_groups(self, weight_decay))
         if self.lr_scheduler_factory is None:
             return optimizer
-        scheduler = self.lr_scheduler_factory(
-            optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = lr_scheduler_config(self.lr_scheduler_factory, optimizer, total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -261,6 +259,7 @@ class GenerativeModule(LightningModule):
         checkpoint_path: str | Path,
         map_location: Any = "cpu",
         sampler: Sampler | None = None,
+        ema: bool = True,
         **overrides: Any,
     ) -> GenerativeModule:
         """Rebuild a trained module from a flowdiff checkpoint, ready to :meth:`sample`.
@@ -269,6 +268,7 @@ class GenerativeModule(LightningModule):
             checkpoint_path: a ``.ckpt`` written by ``flowdiff-train``.
             map_location: device for the weights.
             sampler: a sampler to use instead of the one the model was trained with.
+            ema: the EMA weights when the run kept them (the default), else the raw ones.
             **overrides: replace saved hyperparameters (e.g. ``compile=False``).
         """
         checkpoint = read_checkpoint(checkpoint_path, map_location)
@@ -279,5 +279,5 @@ class GenerativeModule(LightningModule):
             sampler=sampler if sampler is not None else instantiate(parts["sampler"]),
             **{**checkpoint["hyper_parameters"], **overrides},
         )
-        model.load_state_dict(checkpoint["state_dict"])
+        model.load_state_dict(model_state_dict(checkpoint, ema=ema))
         return model.to(map_location).eval()

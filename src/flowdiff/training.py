@@ -4,29 +4,65 @@ from __future__ import annotations
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback, EarlyStopping, WeightAveraging
 from omegaconf import DictConfig
 
 from flowdiff.atomic_checkpoint import AtomicCheckpointIO
+from flowdiff.callbacks import DivergenceGuard, RunRecords
+from flowdiff.callbacks.run_context import run_context
 from flowdiff.checkpoint import check_resume, trusted
 from flowdiff.config_checks import preflight
+from flowdiff.hardware import fit_to_hardware
 from flowdiff.module import GenerativeModule
 
 
+def _hook_order(callback: Callback) -> int:
+    if isinstance(callback, WeightAveraging):
+        return 0
+    if isinstance(callback, (EarlyStopping, DivergenceGuard)):
+        return 1
+    return 2
+
+
+def order_callbacks(callbacks: list[Callback]) -> list[Callback]:
+    """Weight averaging (EMA) first, then the stopping callbacks, then the rest (stable).
+
+    Lightning calls callbacks' hooks in list order. When validation starts, the EMA weights must
+    be swapped in before anything samples; when training ends, EMA copies its weights into the
+    model, then early stopping may restore the best checkpoint's, and only then is the final
+    sample figure drawn. (Lightning itself moves checkpoint callbacks to the end.)
+    """
+    return sorted(callbacks, key=_hook_order)
+
+
 def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.Trainer]:
-    """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``."""
+    """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``.
+
+    The trainer's precision and synchronised batch norm fall back to what the machine supports
+    (see :func:`flowdiff.hardware.fit_to_hardware`).
+    """
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    callbacks = order_callbacks(
+        [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    )
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
     trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[checkpoint_io]
+        fit_to_hardware(cfg.trainer),
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[checkpoint_io],
     )
+    for callback in callbacks:
+        if isinstance(callback, RunRecords):
+            callback.context = run_context(cfg)
     return datamodule, model, trainer
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Seed, build and fit; resume from ``cfg.ckpt_path`` when set.
+    """Seed, build and fit; resume from ``cfg.ckpt_path`` when set (``last``: the run folder's
+    latest checkpoint).
 
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.

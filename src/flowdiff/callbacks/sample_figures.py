@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor
 
 from flowdiff.plotting import comparison_figure, save_figure
 
@@ -19,6 +20,10 @@ class SampleFigures(Callback):
 
     Sampling is costly, so it is rate-limited; its random stream is fixed by ``seed`` so that
     figures of successive epochs compare like with like and training randomness is untouched.
+
+    Figures show the weights validation sees: with an EMA callback (listed before this one, as
+    :func:`flowdiff.training.order_callbacks` arranges) the EMA weights, which are swapped in when
+    validation starts and copied into the model when training ends.
 
     Args:
         every_n_epochs: epochs between figures (0 draws only the final one).
@@ -39,16 +44,18 @@ class SampleFigures(Callback):
         self.num_samples = num_samples
         self.dirname = dirname
         self.seed = seed
-        self._last: tuple[int, Path] | None = None  # (global step, PNG) of the latest figure
+        self._last: tuple[Tensor, Path] | None = None  # (weights' fingerprint, PNG) of the latest
 
-    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+    def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # At the start, not the end: an EMA callback swaps its weights in when validation starts
+        # and back out when it ends.
         if trainer.sanity_checking or self.every_n_epochs <= 0:
             return
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self.draw(trainer, pl_module, f"epoch{trainer.current_epoch:03d}")
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self._last is not None and self._last[0] == trainer.global_step:
+        if self._last is not None and torch.equal(self._last[0], _fingerprint(pl_module)):
             # The weights have not changed since the latest figure: no need to sample again.
             shutil.copyfile(self._last[1], self._last[1].with_name("final.png"))
             return
@@ -83,5 +90,11 @@ class SampleFigures(Callback):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{tag}.png"
         save_figure(fig, path)
-        self._last = (trainer.global_step, path)
+        self._last = (_fingerprint(pl_module), path)
         return path
+
+
+def _fingerprint(module: LightningModule) -> Tensor:
+    """A cheap summary of the weights (one sum per parameter) to tell whether they changed."""
+    with torch.no_grad():
+        return torch.stack([p.detach().double().sum() for p in module.parameters()]).cpu()

@@ -3,6 +3,7 @@
 flowdiff-train                                         # flow matching on digits
 flowdiff-train --config-name=train_hf_diffusion         # DDPM/DDIM on digits
 flowdiff-train model.sampler.method=dopri5 max_epochs=50 trainer=cpu
+flowdiff-train ckpt_path=outputs/<run>/checkpoints/last.ckpt   # resume in outputs/<run>/
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from omegaconf import DictConfig
 
 from flowdiff.cli.config_dir import config_dir
 from flowdiff.cli.errors import run_cli, user_errors
+from flowdiff.run_dir import register_resolvers
+
+register_resolvers()  # hydra.run.dir uses them: a resumed run continues in its own folder
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

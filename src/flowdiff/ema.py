@@ -1,0 +1,31 @@
+"""Which weights of a checkpoint to use: the EMA (exponential moving average) or the raw ones.
+
+Training keeps an EMA of the weights with Lightning's ``EMAWeightAveraging`` callback. Its
+checkpoints hold the EMA weights under ``state_dict`` (so anything loading a checkpoint the usual
+way gets the EMA) and the raw, optimised weights under ``current_model_state``. Checkpoints of runs
+without EMA hold only ``state_dict``, the raw weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RAW_KEY = "current_model_state"
+
+
+def has_ema(checkpoint: dict[str, Any]) -> bool:
+    """Whether ``checkpoint`` was written with an EMA of the weights."""
+    return RAW_KEY in checkpoint
+
+
+def model_state_dict(checkpoint: dict[str, Any], ema: bool = True) -> dict[str, Any]:
+    """The module's ``state_dict`` to load from a Lightning checkpoint.
+
+    Args:
+        checkpoint: the loaded ``.ckpt`` dictionary.
+        ema: the EMA weights when the checkpoint has them (else the raw ones, the only ones
+            there); ``False`` asks for the raw weights.
+    """
+    if ema or not has_ema(checkpoint):
+        return checkpoint["state_dict"]
+    return checkpoint[RAW_KEY]
