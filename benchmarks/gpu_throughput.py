@@ -120,6 +120,10 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="*", default=[s[0] for s in SIZES])
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--section", default="gpu_throughput", help="section of --output")
+    parser.add_argument(
+        "--overrides", nargs="*", default=[], help="more Hydra overrides, e.g. ~callbacks.nan_guard"
+    )
+    parser.add_argument("--label", default="", help="appended to the model name in the table")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=15)
@@ -137,6 +141,9 @@ def main() -> None:
         args.steps, args.warmup = 2, 1
     else:
         cases = [dit_case(*size, args.batch_size) for size in SIZES if size[0] in args.sizes]
+    for case in cases:
+        case.overrides += args.overrides
+        case.name += args.label
     rows = []
     for case in cases:  # written after every size, so a run cut short keeps what it measured
         rows += measure(case, args, accelerator)
