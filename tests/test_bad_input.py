@@ -178,6 +178,18 @@ def test_sampling_labels_out_of_range(trained_ckpt, capsys, monkeypatch, tmp_pat
     assert code == 1 and "labels must lie in [0, 10)" in error_line(err)
 
 
+def test_sampling_conditions_file_of_the_wrong_shape(trained_ckpt, capsys, monkeypatch, tmp_path):
+    np.save(tmp_path / "bad.npy", np.zeros((4, 5), dtype=np.float32))
+    args = [f"ckpt_path={trained_ckpt}", f"conditions={tmp_path / 'bad.npy'}"]
+    code, err = cli(
+        sample_cli.main, [*args, f"output_dir={tmp_path}/out"], capsys, monkeypatch, tmp_path
+    )
+    line = error_line(err)
+    assert code == 1 and "bad.npy' holds 4 conditions of shape (5,)" in line
+    assert "integer class labels of shape (N,) in [0, 10)" in line
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
 def _subprocess(args: list[str], cwd: Path, **env) -> subprocess.CompletedProcess:
     path = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
     clean = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "FLOWDIFF_DEBUG")}
