@@ -74,7 +74,7 @@ def test_ema_runs_first_and_stopping_callbacks_next(make_config):
     cfg = make_config("train", "callbacks=[default,early_stopping,divergence_guard]")
     _, _, trainer = build(cfg)
     names = [type(c).__name__ for c in order_callbacks(trainer.callbacks)]
-    assert names[:3] == ["EMAWeightAveraging", "EarlyStopping", "DivergenceGuard"]
+    assert names[:3] == ["WarmupEMAWeightAveraging", "EarlyStopping", "DivergenceGuard"]
     assert names.index("SampleFigures") > 2
 
 
