@@ -99,8 +99,13 @@ def main() -> None:
         )
     if args.output:
         machine = platform.processor() or platform.machine()
+        title = "## Conditional accuracy of generated digits" + (
+            f" ({args.label})" * bool(args.label)
+        )
         body = "\n".join(
             [
+                title,
+                "",
                 f"Measured {time.strftime('%Y-%m-%d')} on {machine}"
                 f" ({torch.get_num_threads()} threads), torch {torch.__version__}.",
                 "",
