@@ -27,6 +27,15 @@ def group_count(channels: int, groups: int) -> int:
     return next(g for g in range(min(groups, channels), 0, -1) if channels % g == 0)
 
 
+def output_head(hidden: int, out_channels: int, dims: int, groups: int = 32) -> nn.Sequential:
+    """GroupNorm, SiLU and a 3-wide convolution from ``hidden`` to the data's channels."""
+    return nn.Sequential(
+        nn.GroupNorm(group_count(hidden, groups), hidden),
+        nn.SiLU(),
+        conv(dims)(hidden, out_channels, 3, padding=1),
+    )
+
+
 class FiLMBlock(nn.Module):
     """``h + conv(SiLU(FiLM(norm(conv(SiLU(norm(h)))))))``: scale and shift from the embedding.
 
@@ -105,20 +114,15 @@ class CNN(HyperparametersMixin, nn.Module):
         self.blocks = nn.ModuleList(
             FiLMBlock(hidden, hidden, sizes[i % len(sizes)], dims, dropout) for i in range(depth)
         )
-        self.output = nn.Sequential(
-            nn.GroupNorm(group_count(hidden, 32), hidden),
-            nn.SiLU(),
-            Conv(hidden, data_shape[0], 3, padding=1),
-        )
+        self.output = output_head(hidden, data_shape[0], dims)
 
     def forward(
         self, x_t: Tensor, t: Tensor, cond: Tensor | None = None, drop_cond: Tensor | None = None
     ) -> Tensor:
         """Map ``x_t`` ``(B, C, *spatial)``, ``t`` ``(B,)`` and ``cond`` to ``(B, C, *spatial)``."""
-        batch = x_t.shape[0]
-        self.cond.check(cond, batch)
-        emb = self.time(t) + self.cond.embed(cond, batch, drop_cond)
-        h = self.input(self.cond.concat(x_t, cond, drop_cond))
+        x_in, cond_emb = self.cond.inputs(x_t, cond, drop_cond)
+        emb = self.time(t) + cond_emb
+        h = self.input(x_in)
         for block in self.blocks:
             h = block(h, emb)
         return self.output(h)

@@ -152,6 +152,15 @@ class ConditionInput(nn.Module):
             return self.embedding(cond, batch_size, drop)
         return self.embedding(None, batch_size)
 
+    def inputs(
+        self, x_t: Tensor, cond: Tensor | None, drop: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """What a network starts from: ``x_t`` with context channels, ``(B, in_channels, ...)``
+        (:meth:`concat`), and the condition's embedding ``(B, dim)`` (:meth:`embed`), after
+        :meth:`check`."""
+        self.check(cond, x_t.shape[0])
+        return self.concat(x_t, cond, drop), self.embed(cond, x_t.shape[0], drop)
+
     def concat(self, x_t: Tensor, cond: Tensor | None, drop: Tensor | None = None) -> Tensor:
         """``x_t`` ``(B, C, *spatial)`` with context and grid channels appended:
         ``(B, in_channels, *spatial)``."""

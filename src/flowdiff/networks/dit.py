@@ -67,10 +67,9 @@ class DiT(HyperparametersMixin, nn.Module):
 
         ``drop_cond`` ``(B,)`` (bool) replaces chosen samples' conditions by the null condition.
         """
-        batch = x_t.shape[0]
-        self.cond.check(cond, batch)
-        emb = self.time(t) + self.cond.embed(cond, batch, drop_cond)
-        h = self.patch(self.cond.concat(x_t, cond, drop_cond)) + self.positions.to(x_t.dtype)
+        x_in, cond_emb = self.cond.inputs(x_t, cond, drop_cond)
+        emb = self.time(t) + cond_emb
+        h = self.patch(x_in) + self.positions.to(x_t.dtype)
         for block in self.blocks:
             h = block(h, emb)
         return unpatchify(self.final(h, emb), self.channels, self.grid, self.patch_size)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
-from flowdiff.networks.cnn import FiLMBlock, group_count
+from flowdiff.networks.cnn import FiLMBlock, output_head
 from flowdiff.networks.conditioning import IMAGE, LABELS, VECTOR, ConditionInput
 from flowdiff.networks.embeddings import SinusoidalTimeEmbedding
 from flowdiff.networks.patches import (
@@ -72,20 +72,15 @@ class Hybrid(HyperparametersMixin, nn.Module):
         self.blocks = nn.ModuleList(AdaLNZeroBlock(hidden, heads, mlp_ratio) for _ in range(depth))
         self.final = AdaLNFinal(hidden, patch_size**dims * hidden)
         self.local_out = nn.ModuleList(film() for _ in range(conv_depth))
-        self.output = nn.Sequential(
-            nn.GroupNorm(group_count(hidden, 32), hidden),
-            nn.SiLU(),
-            Conv(hidden, data_shape[0], 3, padding=1),
-        )
+        self.output = output_head(hidden, data_shape[0], dims)
 
     def forward(
         self, x_t: Tensor, t: Tensor, cond: Tensor | None = None, drop_cond: Tensor | None = None
     ) -> Tensor:
         """Map ``x_t`` ``(B, C, *spatial)``, ``t`` ``(B,)`` and ``cond`` to ``(B, C, *spatial)``."""
-        batch = x_t.shape[0]
-        self.cond.check(cond, batch)
-        emb = self.time(t) + self.cond.embed(cond, batch, drop_cond)
-        h = self.input(self.cond.concat(x_t, cond, drop_cond))
+        x_in, cond_emb = self.cond.inputs(x_t, cond, drop_cond)
+        emb = self.time(t) + cond_emb
+        h = self.input(x_in)
         for block in self.local_in:
             h = block(h, emb)
         tokens = self.patch(h) + self.positions.to(h.dtype)

@@ -8,7 +8,7 @@ from diffusers.models.resnet import ResidualTemporalBlock1D, ResnetBlock2D
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
-from flowdiff.networks.cnn import check_spatial, group_count
+from flowdiff.networks.cnn import check_spatial, group_count, output_head
 from flowdiff.networks.conditioning import IMAGE, LABELS, VECTOR, ConditionInput
 from flowdiff.networks.embeddings import SinusoidalTimeEmbedding
 from flowdiff.networks.patches import conv
@@ -71,18 +71,15 @@ class ResNet(HyperparametersMixin, nn.Module):
                 )
             make = lambda: ResidualTemporalBlock1D(hidden, hidden, hidden, kernel_size)  # noqa: E731
         self.blocks = nn.ModuleList(make() for _ in range(depth))
-        self.output = nn.Sequential(
-            nn.GroupNorm(groups, hidden), nn.SiLU(), Conv(hidden, data_shape[0], 3, padding=1)
-        )
+        self.output = output_head(hidden, data_shape[0], dims, groups)
 
     def forward(
         self, x_t: Tensor, t: Tensor, cond: Tensor | None = None, drop_cond: Tensor | None = None
     ) -> Tensor:
         """Map ``x_t`` ``(B, C, *spatial)``, ``t`` ``(B,)`` and ``cond`` to ``(B, C, *spatial)``."""
-        batch = x_t.shape[0]
-        self.cond.check(cond, batch)
-        emb = self.time(t) + self.cond.embed(cond, batch, drop_cond)
-        h = self.input(self.cond.concat(x_t, cond, drop_cond))
+        x_in, cond_emb = self.cond.inputs(x_t, cond, drop_cond)
+        emb = self.time(t) + cond_emb
+        h = self.input(x_in)
         for block in self.blocks:
             h = block(h, emb)
         return self.output(h)
