@@ -35,7 +35,6 @@ NO_EXTRAS = [
     "~callbacks.last_checkpoint",
     "~callbacks.ema",  # the hand-written loop keeps no moving average
     "~callbacks.sample_figures",
-    "callbacks.progress_bar=null",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, EarlyStopping, WeightAveraging
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
 from omegaconf import DictConfig
 
 from flowdiff.atomic_checkpoint import AtomicCheckpointIO
@@ -39,7 +39,8 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.T
     """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``.
 
     The trainer's precision and synchronised batch norm fall back to what the machine supports
-    (see :func:`flowdiff.hardware.fit_to_hardware`).
+    (see :func:`flowdiff.hardware.fit_to_hardware`). Without a progress-bar callback
+    (``callbacks.progress_bar=null``) the run has no bar, rather than Lightning's default one.
     """
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
@@ -48,8 +49,11 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.T
     )
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
+    trainer_cfg = fit_to_hardware(cfg.trainer)
+    if not any(isinstance(callback, ProgressBar) for callback in callbacks):
+        trainer_cfg.enable_progress_bar = False
     trainer = instantiate(
-        fit_to_hardware(cfg.trainer),
+        trainer_cfg,
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[checkpoint_io],

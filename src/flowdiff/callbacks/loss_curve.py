@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from flowdiff.plotting import save_figure
 
@@ -23,7 +20,8 @@ def plot_loss_curve(table: Path, path: Path) -> Path:
     """Train and validation loss against epoch (log scale when the values span a decade)."""
     rows = read_metrics(table)
     epochs = sorted(rows)
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
     for column, label in (("train_loss", "train"), ("val_loss", "val")):
         points = [(e, float(rows[e][column])) for e in epochs if rows[e].get(column)]
         if points:

@@ -60,10 +60,12 @@ class NonFiniteGuard(Callback):
         self._loss = loss.detach()
 
     def _finite(self, trainer: Trainer, grads: list[Tensor]) -> bool:
-        flags = [torch.isfinite(self._loss).all()] if self._loss is not None else []
+        """Whether the loss and every gradient are finite: one host sync, no per-tensor loop."""
+        values = [self._loss.float().reshape(-1)] if self._loss is not None else []
         if grads and getattr(trainer.precision_plugin, "scaler", None) is None:
-            flags.append(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
-        return bool(torch.stack(flags).all()) if flags else True
+            # a tensor's norm is finite iff all its entries are (or it overflows: also a stop)
+            values.append(torch.stack(torch._foreach_norm(grads)).float())
+        return bool(torch.isfinite(torch.cat(values)).all()) if values else True
 
     def on_before_optimizer_step(self, trainer: Trainer, pl_module: LightningModule, optimizer):
         params = [p for group in optimizer.param_groups for p in group["params"]]
