@@ -14,8 +14,8 @@ __all__ = [
     "EarlyStopping",
     "ExceptionCheckpoint",
     "NonFiniteGuard",
-    "TimedProgressBar",
     "RNGState",
     "RunRecords",
     "SampleFigures",
+    "TimedProgressBar",
 ]
