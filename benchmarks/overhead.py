@@ -6,7 +6,7 @@ ratio is flowdiff's samples/s over the hand loop's within each pair; the table r
 pair's figures and the median ratio. Results go to the ``overhead`` section of
 ``docs/benchmarks.md``.
 
-    python benchmarks/overhead.py                        # all cases, 5 pairs each
+    python benchmarks/overhead.py                        # all cases, 5 pairs each (~15 min)
     python benchmarks/overhead.py --cases toy2d_mlp --pairs 3 --steps 200
     python benchmarks/overhead.py --tiny --output /tmp/bench.md   # seconds-long smoke run
 """
@@ -50,6 +50,11 @@ CASES = {
 }
 
 
+#: (warm-up steps, timed steps) per run: several seconds of timed work, so that one step's
+#: jitter does not count (a digits U-Net or DiT step takes most of a second on one CPU thread)
+STEPS = {"toy2d_mlp": (20, 300), "digits_unet": (3, 30), "dit32": (3, 30)}
+
+
 def available(case: Case) -> bool:
     """Whether every config group option the case names exists in ``configs/``."""
     for override in case.overrides:
@@ -65,9 +70,11 @@ def run_case(case: Case, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = case_config(case, "cpu", "32-true", False, Path(tmp))
         pairs = []
+        warmup, steps = STEPS[case.name]
+        warmup, steps = args.warmup or warmup, args.steps or steps
         for i in range(args.pairs):
-            flow = time_flowdiff(cfg, args.warmup, args.steps)
-            hand = time_hand_loop(cfg, args.warmup, args.steps)
+            flow = time_flowdiff(cfg, warmup, steps)
+            hand = time_hand_loop(cfg, warmup, steps)
             pairs.append((flow.samples_per_s, hand.samples_per_s))
             ratio = flow.samples_per_s / hand.samples_per_s
             print(
@@ -76,7 +83,17 @@ def run_case(case: Case, args: argparse.Namespace) -> dict:
                 flush=True,
             )
     ratios = [f / h for f, h in pairs]
-    return {"case": case, "pairs": pairs, "median": statistics.median(ratios)}
+    # time per step that flowdiff adds, in ms: batch / flowdiff rate - batch / hand rate
+    extra = [1e3 * case.batch_size * (1 / f - 1 / h) for f, h in pairs]
+    return {
+        "case": case,
+        "warmup": warmup,
+        "steps": steps,
+        "pairs": pairs,
+        "median": statistics.median(ratios),
+        "extra_ms": statistics.median(extra),
+        "hand_ms": statistics.median(1e3 * case.batch_size / h for _, h in pairs),
+    }
 
 
 def section(results: list[dict], args: argparse.Namespace) -> str:
@@ -86,23 +103,25 @@ def section(results: list[dict], args: argparse.Namespace) -> str:
         f"- Date: {now()}",
         f"- Machine: {machine()}",
         f"- Command: `{command_line()}`",
-        f"- {args.steps} timed steps after {args.warmup} warm-up steps per run, 32-bit, "
-        f"{torch.get_num_threads()} torch thread(s); runs alternate flowdiff, hand, flowdiff, ...",
+        f"- 32-bit, {torch.get_num_threads()} torch thread(s); runs alternate flowdiff, hand, "
+        "flowdiff, ...; each run times `steps` steps after `warm-up` steps.",
         "- flowdiff: `flowdiff.training.build(cfg)` from the composed config (module, datamodule, "
         "Trainer, LR monitor and schedule), validation/checkpoints/figures off. Hand loop: the "
         "same network and DataLoader, OT flow-matching arithmetic written out, AdamW.",
         "",
-        "| case | batch | flowdiff samples/s (per pair) | hand samples/s (per pair) "
-        "| ratio (per pair) | median ratio |",
-        "|---|---:|---|---|---|---:|",
+        "| case | batch | warm-up + steps | flowdiff samples/s (per pair) "
+        "| hand samples/s (per pair) | ratio (per pair) | median ratio "
+        "| hand ms/step | flowdiff's extra ms/step |",
+        "|---|---:|---:|---|---|---|---:|---:|---:|",
     ]
     for r in results:
         flow = ", ".join(f"{f:,.0f}" for f, _ in r["pairs"])
         hand = ", ".join(f"{h:,.0f}" for _, h in r["pairs"])
         ratios = ", ".join(f"{f / h:.3f}" for f, h in r["pairs"])
         lines.append(
-            f"| {r['case'].name} | {r['case'].batch_size} | {flow} | {hand} | {ratios} "
-            f"| **{r['median']:.3f}** |"
+            f"| {r['case'].name} | {r['case'].batch_size} | {r['warmup']} + {r['steps']} "
+            f"| {flow} | {hand} | {ratios} | **{r['median']:.3f}** | {r['hand_ms']:.1f} "
+            f"| {r['extra_ms']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -111,8 +130,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
     parser.add_argument("--pairs", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--steps", type=int, help="timed steps per run (default: per case)")
+    parser.add_argument("--warmup", type=int, help="warm-up steps per run (default: per case)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="3 pairs of 5 steps: a smoke run")
     parser.add_argument(

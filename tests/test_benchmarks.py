@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "quality_vs_nfe.py"
 
@@ -99,13 +101,19 @@ def test_overhead_tiny_writes_its_table(tmp_path: Path):
     assert "<!-- overhead:start -->" in text and "<!-- overhead:end -->" in text
     row = next(line for line in text.splitlines() if line.startswith("| toy2d_mlp |"))
     cells = [cell.strip(" *") for cell in row.strip("|").split("|")]
-    flowdiff, hand, median = (
-        float(cells[2].replace(",", "")),
+    flowdiff, hand, median, hand_ms, extra_ms = (
         float(cells[3].replace(",", "")),
-        float(cells[5]),
+        float(cells[4].replace(",", "")),
+        float(cells[6]),
+        float(cells[7]),
+        float(cells[8]),
     )
+    assert cells[2] == "2 + 5"  # --tiny: warm-up + timed steps
     assert flowdiff > 0 and hand > 0
     assert abs(median - flowdiff / hand) < 0.01
+    batch = int(cells[1])
+    assert hand_ms == pytest.approx(1e3 * batch / hand, abs=0.06)
+    assert extra_ms == pytest.approx(1e3 * batch * (1 / flowdiff - 1 / hand), abs=0.02)
 
 
 def test_gpu_throughput_tiny_runs_on_cpu(tmp_path: Path):
