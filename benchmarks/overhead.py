@@ -9,11 +9,18 @@ pair's figures and the median ratio. Results go to the ``overhead`` section of
     python benchmarks/overhead.py                        # all cases, 5 pairs each (~15 min)
     python benchmarks/overhead.py --cases toy2d_mlp --pairs 3 --steps 200
     python benchmarks/overhead.py --tiny --output /tmp/bench.md   # seconds-long smoke run
+    python benchmarks/overhead.py --cases toy2d_mlp --profile     # where flowdiff's step goes
+
+``--profile`` runs the flowdiff side once under ``cProfile`` and prints the Lightning and
+flowdiff functions called at least once a step, by cumulative time per step (the profiler
+slows Python ~2x: compare rows with each other, not with the timings). It writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import sys
 import tempfile
@@ -96,6 +103,33 @@ def run_case(case: Case, args: argparse.Namespace) -> dict:
     }
 
 
+def profile_case(case: Case, args: argparse.Namespace, rows: int = 80) -> None:
+    """Print where one flowdiff run of ``case`` spends its time, per step."""
+    warmup, steps = STEPS[case.name]
+    warmup, steps = args.warmup or warmup, args.steps or steps
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = case_config(case, "cpu", "32-true", False, Path(tmp))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        time_flowdiff(cfg, warmup, steps)
+        profiler.disable()
+    print(
+        f"\n{case.name}: {warmup + steps} steps under cProfile; per-step functions by "
+        "cumulative time:"
+    )
+    stats = pstats.Stats(profiler)
+    entries = sorted(
+        (
+            (cumulative / (warmup + steps), calls, f"{Path(file).name}:{line}({name})")
+            for (file, line, name), (_, calls, _, cumulative, _) in stats.stats.items()
+            if ("lightning" in file or "flowdiff" in file) and calls >= warmup + steps
+        ),
+        reverse=True,
+    )
+    for per_step, calls, where in entries[:rows]:
+        print(f"{1e3 * per_step:9.3f} ms  {calls:7d} calls  {where}")
+
+
 def section(results: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "## Framework overhead against a hand-written loop (CPU)",
@@ -133,7 +167,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="timed steps per run (default: per case)")
     parser.add_argument("--warmup", type=int, help="warm-up steps per run (default: per case)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tiny", action="store_true", help="3 pairs of 5 steps: a smoke run")
+    parser.add_argument("--tiny", action="store_true", help="1 pair of 5 steps: a smoke run")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where flowdiff's step goes; no timing"
+    )
     parser.add_argument(
         "--output", type=Path, default=Path(__file__).parent.parent / "docs" / "benchmarks.md"
     )
@@ -141,6 +178,10 @@ def main() -> None:
     if args.tiny:
         args.pairs, args.steps, args.warmup = 1, 5, 2
     torch.set_num_threads(args.threads)
+    if args.profile:
+        for name in args.cases:
+            profile_case(CASES[name], args)
+        return
     results = []
     for name in args.cases:
         if not available(CASES[name]):

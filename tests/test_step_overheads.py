@@ -135,3 +135,33 @@ def test_the_configured_bar_or_none_at_all(tmp_path, override, expected):
     _, _, trainer = build(compose_config("train", overrides, output_dir=tmp_path))
     bar = trainer.progress_bar_callback
     assert (bar is None) if expected is None else isinstance(bar, expected)
+
+
+def test_the_bar_shows_the_window_loss_that_lightning_no_longer_reads_every_batch():
+    trainer, losses, _ = _fit(log_every_n_steps=4, epochs=1)
+    assert not any(key.startswith("train/loss") for key in trainer.progress_bar_metrics)
+    shown = TimedProgressBar().get_metrics(trainer, trainer.lightning_module)
+    last_window = len(losses) - (len(losses) % 4 or 4)  # the epoch's last batch logs too
+    assert shown["train/loss"] == pytest.approx(_mean(losses[last_window:]), rel=1e-5)
+
+
+def _optimizer_of(tmp_path, *overrides: str) -> torch.optim.Optimizer:
+    cfg = compose_config(
+        "train",
+        ["experiment=toy2d", "trainer=cpu", "callbacks.progress_bar=null", *overrides],
+        output_dir=tmp_path,
+    )
+    _, model, trainer = build(cfg)
+    model.trainer = trainer
+    return model.configure_optimizers()["optimizer"]
+
+
+def test_adam_and_adamw_run_fused_unless_lightning_must_clip_mixed_precision_gradients(tmp_path):
+    assert _optimizer_of(tmp_path).defaults["fused"] is True
+    assert _optimizer_of(tmp_path, "model/optimizer=adam").defaults["fused"] is True
+    clipped_bf16 = _optimizer_of(
+        tmp_path, "trainer.precision=bf16-mixed", "trainer.gradient_clip_val=1.0"
+    )
+    assert clipped_bf16.defaults["fused"] is False
+    assert _optimizer_of(tmp_path, "trainer.gradient_clip_val=1.0").defaults["fused"] is True
+    assert _optimizer_of(tmp_path, "model.optimizer.fused=false").defaults["fused"] is False

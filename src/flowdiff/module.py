@@ -16,7 +16,7 @@ from flowdiff.components import describe
 from flowdiff.data.normalizer import Normalizer
 from flowdiff.ema import model_state_dict
 from flowdiff.guidance import drop_mask, guided_model, takes_drop_cond
-from flowdiff.optim import lr_scheduler_config
+from flowdiff.optim import fused_where_possible, lr_scheduler_config
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
 
@@ -168,7 +168,9 @@ class GenerativeModule(LightningModule):
             self._loss_sum / self._loss_count,
             on_step=True,
             on_epoch=True,
-            prog_bar=True,
+            # Lightning reads progress-bar metrics with .item() after every batch (a GPU sync);
+            # flowdiff's TimedProgressBar shows train/loss itself, only when it redraws
+            prog_bar=False,
             batch_size=self._loss_count,
         )
         self._loss_sum, self._loss_count = None, 0
@@ -185,7 +187,8 @@ class GenerativeModule(LightningModule):
         if self.optimizer_factory is None:
             raise ValueError("GenerativeModule needs model.optimizer to train.")
         weight_decay = getattr(self.optimizer_factory, "keywords", {}).get("weight_decay")
-        optimizer = self.optimizer_factory(parameter_groups(self, weight_decay))
+        factory = fused_where_possible(self.optimizer_factory, self.trainer)
+        optimizer = factory(parameter_groups(self, weight_decay))
         if self.lr_scheduler_factory is None:
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)

@@ -16,7 +16,9 @@ class TimedProgressBar(RichProgressBar):
 
     The stock bar redraws and reads every progress-bar metric with ``.item()`` after each
     batch: a host-device sync per step on a GPU, and on CPU a few percent of a small model's
-    step spent in Python. Twice a second is as often as anyone reads it.
+    step spent in Python. Twice a second is as often as anyone reads it. For the same reason
+    ``train/loss`` is not a Lightning progress-bar metric (Lightning itself would read it after
+    every batch); this bar shows its latest value when it redraws.
 
     Args:
         refresh_interval_s: least time between two redraws of the training bar; 0 redraws
@@ -46,3 +48,12 @@ class TimedProgressBar(RichProgressBar):
             return
         self._last_redraw = now
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def get_metrics(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        """Lightning's progress-bar metrics and the latest ``train/loss`` (the mean over the
+        last logging window), read here rather than after every batch."""
+        items = super().get_metrics(trainer, pl_module)
+        loss = trainer.callback_metrics.get("train/loss_step")
+        if loss is not None:
+            items["train/loss"] = float(loss)
+        return items

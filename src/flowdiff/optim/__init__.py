@@ -1,5 +1,7 @@
-"""Learning-rate schedules (optimizers are torch's own, chosen by ``_target_``)."""
+"""Learning-rate schedules and fused kernels (optimizers are torch's own, chosen by
+``_target_``)."""
 
+from flowdiff.optim.fused import fused_where_possible
 from flowdiff.optim.plateau import lr_scheduler_config, plateau
 from flowdiff.optim.schedules import (
     constant,
@@ -15,6 +17,7 @@ __all__ = [
     "constant",
     "cosine",
     "exponential",
+    "fused_where_possible",
     "linear",
     "lr_scheduler_config",
     "multistep",

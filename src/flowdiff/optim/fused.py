@@ -1,0 +1,32 @@
+"""Fused optimizer kernels (one kernel for all parameters), where Lightning can step them."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from lightning import Trainer
+from lightning.pytorch.plugins.precision import MixedPrecision
+from lightning.pytorch.utilities import rank_zero_info
+
+
+def fused_where_possible(factory: Callable[..., Any], trainer: Trainer) -> Callable[..., Any]:
+    """``factory`` (a partial optimizer) as configured, or with ``fused=False`` where Lightning
+    cannot step a fused optimizer.
+
+    A fused optimizer unscales 16-bit gradients inside its own kernel, so Lightning's mixed
+    precision plugin refuses to clip them first: ``trainer.gradient_clip_val`` together with
+    ``16-mixed``/``bf16-mixed`` (the GPU presets) keeps the unfused kernels, with a note.
+    """
+    if not getattr(factory, "keywords", {}).get("fused"):
+        return factory
+    clipping = (trainer.gradient_clip_val or 0) > 0
+    if clipping and isinstance(trainer.precision_plugin, MixedPrecision):
+        rank_zero_info(
+            f"model.optimizer.fused=true turned off: Lightning cannot clip the gradients "
+            f"(trainer.gradient_clip_val={trainer.gradient_clip_val}) of a fused optimizer "
+            f"under trainer.precision={trainer.precision}."
+        )
+        return functools.partial(factory, fused=False)
+    return factory
