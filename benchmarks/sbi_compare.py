@@ -154,13 +154,19 @@ def run_flowdiff(task, pairs, budget, observations, count, work, tiny, extra=())
     return samples, train_seconds, time.perf_counter() - start
 
 
-def run_sbi(method, task, theta, x, observations, count, tiny):
+def run_sbi(method, task, theta, x, observations, count, work, tiny):
     """sbi's NPE or FMPE with default estimator and training loop (early stopping)."""
     from sbi.inference import FMPE, NPE
+    from sbi.utils.tracking import TensorBoardTracker
+    from torch.utils.tensorboard import SummaryWriter
 
     torch.manual_seed(0)
     start = time.perf_counter()
-    inference = {"NPE": NPE, "FMPE": FMPE}[method](prior=task.prior, show_progress_bars=False)
+    # sbi logs to ./sbi-logs by default; keep its logs beside the other outputs instead.
+    tracker = TensorBoardTracker(SummaryWriter(work / "sbi-logs" / f"{task.name}_{method}"))
+    inference = {"NPE": NPE, "FMPE": FMPE}[method](
+        prior=task.prior, show_progress_bars=False, tracker=tracker
+    )
     inference.append_simulations(
         torch.as_tensor(theta, dtype=torch.float32), torch.as_tensor(x, dtype=torch.float32)
     )
@@ -175,6 +181,18 @@ def run_sbi(method, task, theta, x, observations, count, tiny):
         )
         samples.append(drawn.double().numpy())
     return samples, train_seconds, time.perf_counter() - start
+
+
+def run(method, task, pairs, budget, observations, args):
+    """One method's posterior samples per observation, training and sampling seconds."""
+    if method == "flowdiff":
+        extra = args.flowdiff_overrides
+        return run_flowdiff(
+            task, pairs, budget, observations, args.samples, args.work, args.tiny, extra
+        )
+    with np.load(pairs) as stored:
+        theta, x = stored["x"], stored["cond"]
+    return run_sbi(method, task, theta, x, observations, args.samples, args.work, args.tiny)
 
 
 def main() -> None:
@@ -211,25 +229,11 @@ def main() -> None:
     for budget in args.budgets:
         for name, task in tasks.items():
             pairs = write_pairs(args.work / f"{name}_{budget}.npz", task.simulator, budget, seed=0)
-            with np.load(pairs) as stored:
-                theta, x = stored["x"], stored["cond"]
             for method in args.methods:
                 print(f"{name} {budget} {method}", flush=True)
-                if method == "flowdiff":
-                    samples, t_train, t_sample = run_flowdiff(
-                        task,
-                        pairs,
-                        budget,
-                        observations[name],
-                        args.samples,
-                        args.work,
-                        args.tiny,
-                        args.flowdiff_overrides,
-                    )
-                else:
-                    samples, t_train, t_sample = run_sbi(
-                        method, task, theta, x, observations[name], args.samples, args.tiny
-                    )
+                samples, t_train, t_sample = run(
+                    method, task, pairs, budget, observations[name], args
+                )
                 pairs_ = zip(exact[name], samples, strict=True)
                 scores = [c2st(e, s, folds=args.folds) for e, s in pairs_]
                 row = (name, budget, method, np.mean(scores), np.max(scores), t_train, t_sample)
