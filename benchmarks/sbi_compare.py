@@ -127,7 +127,6 @@ def flowdiff_overrides(
         f"model.network.hidden={s['hidden']}",
         f"model.network.depth={s['depth']}",
         f"model.network.dropout={s['dropout']}",
-        "model.network.concat_cond=true",
         f"batch_size={s['batch']}",
         f"base_lr={s['lr']}",
         f"max_epochs={epochs}",

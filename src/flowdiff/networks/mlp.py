@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import torch
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
@@ -44,9 +43,6 @@ class MLP(HyperparametersMixin, nn.Module):
         num_classes: class-conditional on labels ``(B,)`` in ``[0, num_classes)`` when > 0.
         cond_shape: conditional on vectors ``(B, *cond_shape)`` (flattened) when set.
         dropout: dropout inside the blocks.
-        concat_cond: also feed vector conditions to the input layer beside ``x_t`` (dropped
-            ones as zeros), not only through the embedding that modulates every block; the
-            first layer can then mix them linearly with ``x_t``, as posterior estimation needs.
     """
 
     accepts = (LABELS, VECTOR)
@@ -59,7 +55,6 @@ class MLP(HyperparametersMixin, nn.Module):
         num_classes: int = 0,
         cond_shape: Sequence[int] | None = None,
         dropout: float = 0.0,
-        concat_cond: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -69,14 +64,7 @@ class MLP(HyperparametersMixin, nn.Module):
         self.cond = ConditionInput(
             "MLP", self.accepts, self.data_shape, hidden, num_classes, cond_shape
         )
-        if concat_cond and self.cond.kind != VECTOR:
-            raise ValueError(
-                "model.network.concat_cond=true needs vector conditions (data.cond_shape); "
-                "set it to false."
-            )
-        self.concat_cond = concat_cond
-        extra = math.prod(cond_shape) if concat_cond else 0
-        self.input = nn.Linear(features + extra, hidden)
+        self.input = nn.Linear(features, hidden)
         self.blocks = nn.ModuleList(ResidualBlock(hidden, dropout) for _ in range(depth))
         self.output = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, features))
 
@@ -90,17 +78,7 @@ class MLP(HyperparametersMixin, nn.Module):
         batch = x_t.shape[0]
         self.cond.check(cond, batch)
         emb = nn.functional.silu(self.time(t) + self.cond.embed(cond, batch, drop_cond))
-        h = x_t.reshape(batch, -1)
-        if self.concat_cond:
-            h = torch.cat([h, self._input_cond(cond, batch, drop_cond).to(h.dtype)], dim=1)
-        h = self.input(h)
+        h = self.input(x_t.reshape(batch, -1))
         for block in self.blocks:
             h = block(h, emb)
         return self.output(h).reshape(x_t.shape)
-
-    def _input_cond(self, cond: Tensor | None, batch: int, drop: Tensor | None) -> Tensor:
-        """Flattened vector conditions ``(B, prod(cond_shape))``, zero where absent/dropped."""
-        if cond is None:
-            return self.input.weight.new_zeros(batch, math.prod(self.cond.cond_shape))
-        flat = cond.reshape(batch, -1)
-        return flat if drop is None else torch.where(drop[:, None], torch.zeros_like(flat), flat)
