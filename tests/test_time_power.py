@@ -16,7 +16,7 @@ def test_time_density_moments(power):
     k = power
     assert abs(t.mean() - (k + 1) / (k + 2)) < 3e-3
     assert abs((t**2).mean() - (k + 1) / (k + 3)) < 3e-3
-    assert 0.0 <= t.min() and t.max() <= 1.0
+    assert t.min() >= 0.0 and t.max() <= 1.0
 
 
 def test_uniform_default_draws_the_same_times_as_before():
