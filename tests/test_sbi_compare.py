@@ -87,7 +87,6 @@ def test_squares_simulate_shapes():
 
 @pytest.mark.slow
 def test_sbi_compare_tiny(tmp_path: Path):
-    pytest.importorskip("sbi")
     output = tmp_path / "benchmarks.md"
     output.write_text("# Benchmarks\n\nIntro kept.\n")
     run = subprocess.run(
@@ -114,4 +113,5 @@ def test_sbi_compare_tiny(tmp_path: Path):
             cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
             mean, top, t_train, t_sample = (float(c) for c in cells[3:7])
             assert 0 <= mean <= top <= 1
-            assert t_train > 0 and t_sample > 0
+            # seconds, printed to 0.1 / 0.01 s: a tiny run's can round to 0
+            assert t_train >= 0 and t_sample >= 0
