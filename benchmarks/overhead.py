@@ -65,6 +65,12 @@ CASES = {
 STEPS = {"toy2d_mlp": (20, 300), "digits_unet": (3, 30), "dit32": (3, 30)}
 
 
+def run_length(case: Case, args: argparse.Namespace) -> tuple[int, int]:
+    """(warm-up steps, timed steps) of one run: the case's own, or ``--warmup``/``--steps``."""
+    warmup, steps = STEPS[case.name]
+    return args.warmup or warmup, args.steps or steps
+
+
 def available(case: Case) -> bool:
     """Whether every config group option the case names exists in ``configs/``."""
     for override in case.overrides:
@@ -80,8 +86,7 @@ def run_case(case: Case, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = case_config(case, "cpu", "32-true", False, Path(tmp))
         pairs = []
-        warmup, steps = STEPS[case.name]
-        warmup, steps = args.warmup or warmup, args.steps or steps
+        warmup, steps = run_length(case, args)
         for i in range(args.pairs):
             flow = time_flowdiff(cfg, warmup, steps)
             hand = time_hand_loop(cfg, warmup, steps)
@@ -125,8 +130,7 @@ def optimizer_step_ms(cfg, fused: bool, steps: int = 50) -> float:
 
 def profile_case(case: Case, args: argparse.Namespace, rows: int = 80) -> None:
     """Print where one flowdiff run of ``case`` spends its time, per step."""
-    warmup, steps = STEPS[case.name]
-    warmup, steps = args.warmup or warmup, args.steps or steps
+    warmup, steps = run_length(case, args)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = case_config(case, "cpu", "32-true", False, Path(tmp))
         profiler = cProfile.Profile()

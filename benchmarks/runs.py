@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -12,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+from report import machine, now  # noqa: F401 (the report header's, re-exported for the scripts)
 
 REPO = Path(__file__).resolve().parent.parent
 #: CPU, no progress bar, one final figure: what every benchmark run adds to its overrides.
@@ -65,23 +63,3 @@ def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()
     return [(event.step, event.value) for event in events.Scalars(tag)]
-
-
-def now() -> str:
-    """The current UTC time, for report headers."""
-    return f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores shared with other jobs, Python "
-        f"{platform.python_version()}, torch {torch.__version__}"
-    )

@@ -11,6 +11,8 @@ from lightning import Trainer
 from lightning.pytorch.plugins.precision import MixedPrecision
 from lightning.pytorch.utilities import rank_zero_info
 
+from flowdiff.errors import ConfigError
+
 
 def fused_where_possible(factory: Callable[..., Any], trainer: Trainer) -> Callable[..., Any]:
     """``factory`` (a partial optimizer) as configured, with ``fused=False`` where Lightning
@@ -22,6 +24,8 @@ def fused_where_possible(factory: Callable[..., Any], trainer: Trainer) -> Calla
     ``16-mixed``/``bf16-mixed`` (the GPU presets) keeps the unfused kernels, with a note.
     """
     keywords = getattr(factory, "keywords", {})
+    if keywords.get("fused") not in (None, True, False):
+        raise ConfigError(f"model.optimizer.fused={keywords['fused']!r}; set true, false or null.")
     if not keywords.get("fused"):
         return factory
     if "fused" not in inspect.signature(factory.func).parameters:

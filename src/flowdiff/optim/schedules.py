@@ -74,6 +74,22 @@ def constant(
     return with_warmup(optimizer, lambda step: 1.0, total_steps, warmup_steps, warmup_ratio)
 
 
+def _decaying(
+    optimizer: Optimizer,
+    total_steps: int,
+    warmup_steps: int,
+    warmup_ratio: float | None,
+    shape: Callable[[float], float],
+) -> LambdaLR:
+    """Warm-up, then the factor ``shape(progress)``, progress going 0 -> 1 over the decay."""
+    length = _decay_length(total_steps, warmup_steps_for(total_steps, warmup_steps, warmup_ratio))
+
+    def after(step: int) -> float:
+        return shape(min(1.0, step / length))
+
+    return with_warmup(optimizer, after, total_steps, warmup_steps, warmup_ratio)
+
+
 def linear(
     optimizer: Optimizer,
     total_steps: int,
@@ -82,13 +98,13 @@ def linear(
     min_lr_ratio: float = 0.0,
 ) -> LambdaLR:
     """Straight-line decay from the base rate to ``min_lr_ratio * base_lr`` at ``total_steps``."""
-    length = _decay_length(total_steps, warmup_steps_for(total_steps, warmup_steps, warmup_ratio))
-
-    def after(step: int) -> float:
-        progress = min(1.0, step / length)
-        return 1.0 - (1.0 - min_lr_ratio) * progress
-
-    return with_warmup(optimizer, after, total_steps, warmup_steps, warmup_ratio)
+    return _decaying(
+        optimizer,
+        total_steps,
+        warmup_steps,
+        warmup_ratio,
+        lambda progress: 1.0 - (1.0 - min_lr_ratio) * progress,
+    )
 
 
 def cosine(
@@ -99,13 +115,15 @@ def cosine(
     min_lr_ratio: float = 0.0,
 ) -> LambdaLR:
     """Half-cosine decay from the base rate to ``min_lr_ratio * base_lr`` at ``total_steps``."""
-    length = _decay_length(total_steps, warmup_steps_for(total_steps, warmup_steps, warmup_ratio))
-
-    def after(step: int) -> float:
-        progress = min(1.0, step / length)
-        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return with_warmup(optimizer, after, total_steps, warmup_steps, warmup_ratio)
+    return _decaying(
+        optimizer,
+        total_steps,
+        warmup_steps,
+        warmup_ratio,
+        lambda progress: (
+            min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        ),
+    )
 
 
 def exponential(
