@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "reliability.md"
 START, END = "<!-- bad_inputs:start -->", "<!-- bad_inputs:end -->"
-TESTS = ["tests/test_bad_input.py", "tests/test_nan_guard.py", "tests/test_crash_safety.py"]
+TESTS = ["tests/integration/test_bad_input.py", "tests/unit/training/test_nan_guard.py", "tests/integration/test_crash_safety.py"]
 TMP = re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ ']+")
 
 
@@ -39,7 +39,7 @@ def record() -> list[dict[str, str]]:
 def inputs() -> dict[str, str]:
     """``case name -> what was given`` from the tests' case tables."""
     sys.path.insert(0, str(REPO))
-    from tests import test_bad_input as cases
+    from tests.integration import test_bad_input as cases
 
     given = {name: " ".join(args) for name, (args, _) in cases.CONFIG_CASES.items()}
     given |= {name: "data.data_dir=<folder>" for name in cases.DATA_CASES}

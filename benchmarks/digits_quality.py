@@ -20,8 +20,8 @@ import torch
 from sklearn.svm import SVC
 
 from flowdiff.data import DigitsDataModule
-from flowdiff.module import GenerativeModule
-from flowdiff.sampling import build_sampler
+from flowdiff.inference import build_sampler
+from flowdiff.model.module import GenerativeModule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section

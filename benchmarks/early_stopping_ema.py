@@ -31,10 +31,10 @@ from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).parent))
 from digits_quality import real_splits
-from flowdiff.callbacks import EarlyStopping
-from flowdiff.callbacks.loss_curve import read_metrics
 from flowdiff.data import DigitsDataModule
-from flowdiff.module import GenerativeModule
+from flowdiff.model.module import GenerativeModule
+from flowdiff.training.callbacks import EarlyStopping
+from flowdiff.training.callbacks.loss_curve import read_metrics
 from report import machine, write_section
 from training_runs import fit, quiet
 

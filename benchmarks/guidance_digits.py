@@ -25,7 +25,7 @@ import matplotlib
 import torch
 from sklearn.svm import SVC
 
-from flowdiff.module import GenerativeModule
+from flowdiff.model.module import GenerativeModule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from digits_quality import real_splits

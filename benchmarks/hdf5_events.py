@@ -1,6 +1,6 @@
 """Detector events from an HDF5 file in seed 002's layout: real vs generated per channel.
 
-Writes ``--events`` synthetic events (:mod:`flowdiff.data.synthetic_events`: ``input``
+Writes ``--events`` synthetic events (:mod:`flowdiff.data.synthetic.events`: ``input``
 ``(N, 2, sensors)`` charge and time with inf for unhit sensors, ``label`` ``(N, 6)``, geometry
 ``xpmt/ypmt/zpmt``), trains a CNN through the CLI, read lazily by ``data=hdf5``:
 
@@ -31,8 +31,8 @@ from omegaconf import OmegaConf
 from scipy.stats import wasserstein_distance
 
 from flowdiff.data import HDF5DataModule
-from flowdiff.data.synthetic_events import write_events
-from flowdiff.module import GenerativeModule
+from flowdiff.data.synthetic.events import write_events
+from flowdiff.model.module import GenerativeModule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section
@@ -134,7 +134,7 @@ def main() -> None:
             "",
             f"- Date: {now()}; machine: {machine()}",
             f"- Data: {args.events} events x {args.sensors} sensors written by "
-            "`flowdiff.data.synthetic_events` (seed 0); read lazily by `data=hdf5` "
+            "`flowdiff.data.synthetic.events` (seed 0); read lazily by `data=hdf5` "
             "(log1p on the charge channel, inf times -> 0, per-channel standardisation streamed "
             f"over the training split; split 80/10/10). {datamodule.nonfinite_count} non-finite "
             "values replaced in the training split.",

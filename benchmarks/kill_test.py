@@ -14,7 +14,7 @@ After every kill it checks that every ``*.ckpt`` in the run loads with ``weights
 reports Lightning's "Restored all states from the checkpoint". A last resume runs to the end.
 
     python benchmarks/kill_test.py --kills 12            # the documented run (a few minutes)
-    python benchmarks/kill_test.py --kills 3 --work /tmp/kill   # what tests/test_kill.py runs
+    python benchmarks/kill_test.py --kills 3 --work /tmp/kill   # what tests/integration/test_kill.py runs
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from flowdiff.atomic_checkpoint import TEMP_PREFIX  # noqa: E402
-from flowdiff.checkpoint import read_checkpoint  # noqa: E402
+from flowdiff.checkpoints.atomic_io import TEMP_PREFIX  # noqa: E402
+from flowdiff.checkpoints.reading import read_checkpoint  # noqa: E402
 
 RESTORED = "Restored all states from the checkpoint"
 OVERRIDES = [

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flowdiff.cli.config_dir import config_dir
+from flowdiff.config.location import config_dir
 from report import machine, write_section
 from training_runs import fit, quiet
 

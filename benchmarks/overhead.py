@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from hydra.utils import instantiate
 
-from flowdiff.cli.config_dir import config_dir
+from flowdiff.config.location import config_dir
 from report import command_line, machine, now, write_section
 from throughput import Case, case_config, time_flowdiff, time_hand_loop
 

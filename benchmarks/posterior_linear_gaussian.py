@@ -1,7 +1,7 @@
 """Posterior estimation with a known answer: a linear-Gaussian simulator, with and without guidance.
 
 Simulates ``--pairs`` (parameters, observation) pairs with
-:class:`flowdiff.data.synthetic_linear_gaussian.LinearGaussian` (3 parameters, 5 observables),
+:class:`flowdiff.data.synthetic.linear_gaussian.LinearGaussian` (3 parameters, 5 observables),
 trains the token transformer on them through the CLI with condition dropout:
 
     flowdiff-train --config-name=train_fb_flow_matching data=arrays data.file=<pairs.npz> \
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from flowdiff.data import ArraysDataModule
-from flowdiff.data.synthetic_linear_gaussian import LinearGaussian, write_pairs
-from flowdiff.module import GenerativeModule
+from flowdiff.data.synthetic.linear_gaussian import LinearGaussian, write_pairs
+from flowdiff.model.module import GenerativeModule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section

@@ -45,8 +45,8 @@ import torch
 
 import flowdiff.optim
 from flowdiff.data import Toy2DDataModule
-from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
-from flowdiff.module import GenerativeModule
+from flowdiff.data.synthetic.toy2d import DISTRIBUTIONS, sample_toy2d
+from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler

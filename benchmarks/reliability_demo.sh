@@ -13,7 +13,7 @@ step() { python -c "import torch,sys; c=torch.load(sys.argv[1], weights_only=Tru
 
 echo "== 3. SIGTERM from outside saves last.ckpt and exits cleanly; resuming continues"
 "$BIN/flowdiff-train" "${SMALL[@]}" max_epochs=100000 hydra.run.dir="$WORK/sigterm" \
-  +callbacks.slow._target_=tests.faults.SlowSteps > "$WORK/sigterm.log" 2>&1 &
+  +callbacks.slow._target_=tests.helpers.faults.SlowSteps > "$WORK/sigterm.log" 2>&1 &
 PID=$!
 until grep -qs "Trainable params" "$WORK/sigterm.log"; do sleep 0.2; done
 sleep 5
@@ -29,7 +29,7 @@ step "$WORK/sigterm/checkpoints/last.ckpt"
 for ACTION in stop skip; do
   echo "== 4. NaN injected into the batch of steps 5 and 6 (callbacks.nan_guard.action=$ACTION)"
   "$BIN/flowdiff-train" "${SMALL[@]}" max_epochs=2 hydra.run.dir="$WORK/nan_$ACTION" \
-    callbacks.nan_guard.action=$ACTION +callbacks.poison._target_=tests.faults.PoisonBatch \
+    callbacks.nan_guard.action=$ACTION +callbacks.poison._target_=tests.helpers.faults.PoisonBatch \
     '+callbacks.poison.at_steps=[5,6]' > "$WORK/nan_$ACTION.log" 2>&1
   echo "exit code: $?"
   grep -E "error:|skipped" "$WORK/nan_$ACTION.log" | sed 's/^ *//' | sort -u

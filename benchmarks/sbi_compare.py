@@ -2,10 +2,10 @@
 
 Two tasks with exact posterior samples:
 
-* ``linear_gaussian``: :class:`flowdiff.data.synthetic_linear_gaussian.LinearGaussian`
+* ``linear_gaussian``: :class:`flowdiff.data.synthetic.linear_gaussian.LinearGaussian`
   ``.random(dim_theta=10, dim_x=10, seed=0)``: prior N(0, I), x = A theta + b + noise; the
   posterior is Gaussian and known in closed form.
-* ``squares``: :class:`flowdiff.data.synthetic_squares.SquaresSimulator` (3 parameters in
+* ``squares``: :class:`flowdiff.data.synthetic.squares.SquaresSimulator` (3 parameters in
   [-1, 1], squares observed with noise 0.05 plus their sum with noise 0.5): up to 8 narrow modes,
   sampled exactly by grid inverse-CDF and rejection.
 
@@ -36,10 +36,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from flowdiff.config import compose_config
-from flowdiff.data.synthetic_linear_gaussian import LinearGaussian, write_pairs
-from flowdiff.data.synthetic_squares import SquaresSimulator
+from flowdiff.data.synthetic.linear_gaussian import LinearGaussian, write_pairs
+from flowdiff.data.synthetic.squares import SquaresSimulator
 from flowdiff.metrics.c2st import c2st
-from flowdiff.module import GenerativeModule
+from flowdiff.model.module import GenerativeModule
 from flowdiff.training import train
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -1,6 +1,6 @@
 """Goal masks given context masks on synthetic scenes in seed 004's npz format.
 
-Writes ``--scenes`` scenes (:mod:`flowdiff.data.synthetic_scenes`: walls, boxes, a target box and
+Writes ``--scenes`` scenes (:mod:`flowdiff.data.synthetic.scenes`: walls, boxes, a target box and
 the robot's goal; the true goal mask is the target box centred on the robot's goal, +-2 px), then
 trains through the CLI, as a user would:
 
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from flowdiff.data import NpzScenesDataModule
-from flowdiff.data.synthetic_scenes import write_scenes
-from flowdiff.module import GenerativeModule
+from flowdiff.data.synthetic.scenes import write_scenes
+from flowdiff.model.module import GenerativeModule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section
@@ -163,7 +163,7 @@ def main() -> None:
             "",
             f"- Date: {now()}; machine: {machine()}",
             f"- Data: {args.scenes} scenes of 64x64 masks written by "
-            f"`flowdiff.data.synthetic_scenes` (seed 0), read by `data=npz` at "
+            f"`flowdiff.data.synthetic.scenes` (seed 0), read by `data=npz` at "
             f"`image_size={args.image_size}`; {n_val} validation "
             "scenes (`val_fraction=0.1`, split seed 0).",
             f"- Command: `{command}` (plus `trainer=cpu`); {seconds / 60:.1f} min wall.",

@@ -1,6 +1,6 @@
 """NLL of a flow-matching model on 8 gaussians against the generator's own density.
 
-The 8-gaussians generator (``flowdiff.data.toy2d_distributions.eight_gaussians``) has a density in
+The 8-gaussians generator (``flowdiff.data.synthetic.toy2d.eight_gaussians``) has a density in
 closed form: an equal mixture of N(c_k, 0.1² I) around the 8 centres. Its NLL on fresh samples is
 the entropy of the data, the lowest NLL any model can reach; the gap is KL(p_data || p_model).
 
@@ -21,9 +21,9 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from flowdiff.data.toy2d_distributions import eight_gaussian_centers, sample_toy2d
+from flowdiff.checkpoints.loading import load_model
+from flowdiff.data.synthetic.toy2d import eight_gaussian_centers, sample_toy2d
 from flowdiff.metrics.likelihood import log_likelihood
-from flowdiff.runs import load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import write_section

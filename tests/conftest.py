@@ -9,20 +9,7 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from flowdiff.cli.config_dir import config_dir
-from flowdiff.config import compose_config
-
-CONFIG_DIR = Path(config_dir())
-
-#: Keeps a training run to seconds on a CPU.
-TINY = [
-    "trainer=cpu",
-    "max_epochs=1",
-    "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1",
-    "callbacks.progress_bar=null",
-    "sampling_steps=2",
-]
+from tests.helpers.config import TINY, compose_config
 
 
 @pytest.fixture

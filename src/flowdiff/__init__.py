@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowdiff import resolvers
+from flowdiff.config import resolvers
 
 __version__ = "0.1.0"
 __all__ = ["evaluate"]

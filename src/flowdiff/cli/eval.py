@@ -12,15 +12,15 @@ import warnings
 import hydra
 from omegaconf import DictConfig
 
-from flowdiff.cli.config_dir import config_dir
 from flowdiff.cli.errors import run_cli, user_errors
+from flowdiff.config.location import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
 def _main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     with user_errors():
-        from flowdiff.evaluation.run import evaluate_checkpoints
+        from flowdiff.evaluation.job import evaluate_checkpoints
 
         folder = evaluate_checkpoints(cfg)
     print(f"Evaluation written to {folder}/")

@@ -16,7 +16,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.cli.errors import exit_now
-from flowdiff.config_checks import check_output_folder
+from flowdiff.config.checks import check_output_folder
 from flowdiff.errors import OutputError
 
 

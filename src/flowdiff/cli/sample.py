@@ -9,14 +9,14 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from flowdiff.cli.config_dir import config_dir
 from flowdiff.cli.errors import run_cli, user_errors
+from flowdiff.config.location import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="sample")
 def _main(cfg: DictConfig) -> None:
     with user_errors():
-        from flowdiff.sampling import sample
+        from flowdiff.inference import sample
 
         folder = sample(cfg)
     print(f"Samples written to {folder}/")

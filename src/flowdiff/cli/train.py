@@ -13,11 +13,8 @@ import warnings
 import hydra
 from omegaconf import DictConfig
 
-from flowdiff.cli.config_dir import config_dir
 from flowdiff.cli.errors import run_cli, user_errors
-from flowdiff.run_dir import register_resolvers
-
-register_resolvers()  # hydra.run.dir uses them: a resumed run continues in its own folder
+from flowdiff.config.location import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

@@ -4,7 +4,6 @@ from flowdiff.data.arrays import ArraysDataModule
 from flowdiff.data.digits import DigitsDataModule
 from flowdiff.data.hdf5 import HDF5DataModule
 from flowdiff.data.in_memory import InMemoryDataModule, TensorBatches
-from flowdiff.data.normalizer import Normalizer
 from flowdiff.data.npz_scenes import NpzScenesDataModule
 from flowdiff.data.toy2d import Toy2DDataModule
 
@@ -13,7 +12,6 @@ __all__ = [
     "DigitsDataModule",
     "HDF5DataModule",
     "InMemoryDataModule",
-    "Normalizer",
     "NpzScenesDataModule",
     "TensorBatches",
     "Toy2DDataModule",

@@ -21,8 +21,8 @@ from torch.utils.data import DataLoader
 
 from flowdiff.data.hdf5_batches import HDF5Batches, Preprocess, open_hdf5, streaming_stats
 from flowdiff.data.in_memory import _whole_batch
-from flowdiff.data.normalizer import Normalizer
 from flowdiff.data.splits import check_fractions, split_indices
+from flowdiff.model.normalizer import Normalizer
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from flowdiff.data.normalizer import Normalizer
+from flowdiff.model.normalizer import Normalizer
 
 
 def open_hdf5(file) -> h5py.File:

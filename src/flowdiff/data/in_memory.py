@@ -10,8 +10,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from flowdiff.data.finite import handle_nonfinite
-from flowdiff.data.normalizer import Normalizer
 from flowdiff.data.splits import check_fractions, split_indices
+from flowdiff.model.normalizer import Normalizer
 
 
 class TensorBatches(Dataset):

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from flowdiff.evaluation.api import Evaluation
 from flowdiff.evaluation.reference import Reference
-from flowdiff.module import GenerativeModule
+from flowdiff.inference.sampler_choice import build_sampler
+from flowdiff.model.module import GenerativeModule
 from flowdiff.plotting import (
     comparison_figure,
     curves_figure,
@@ -21,7 +22,6 @@ from flowdiff.plotting import (
     sweep_figure,
     trajectory_figure,
 )
-from flowdiff.sampling.sampler_config import build_sampler
 
 #: Figures logged to the run's TensorBoard as ``eval/<name>``.
 KEY_FIGURES = ("samples", "histograms", "density", "sweep")

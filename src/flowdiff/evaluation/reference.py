@@ -9,8 +9,8 @@ import torch
 from lightning import LightningDataModule
 from torch import Tensor
 
-from flowdiff.module import GenerativeModule
-from flowdiff.runs import collect
+from flowdiff.checkpoints.loading import collect
+from flowdiff.model.module import GenerativeModule
 
 
 @dataclass

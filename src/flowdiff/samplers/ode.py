@@ -8,7 +8,7 @@ import torch
 from flow_matching.solver import ODESolver
 from torch import Tensor
 
-from flowdiff.components import Component
+from flowdiff.model.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 

@@ -7,7 +7,7 @@ from torch import Tensor
 from torchdyn.numerics import odeint
 from torchdyn.numerics.solvers.ode import SOLVER_DICT, RungeKutta4
 
-from flowdiff.components import Component
+from flowdiff.model.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 

@@ -1,0 +1,54 @@
+"""Where a run writes: a new ``outputs/<run_name>/``, or the folder of the run being resumed.
+
+Registered as the ``flowdiff_run_dir`` resolver (:mod:`flowdiff.config.resolvers`;
+``configs/hydra/default.yaml`` uses it), so Hydra itself puts a resumed run's logs, TensorBoard
+events and records into the run folder they continue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run_dir(default: str, ckpt_path: str | None, config_name: str = "") -> str:
+    """The folder of this run.
+
+    Args:
+        default: ``outputs/<run_name>`` for a fresh run.
+        ckpt_path: ``None`` (fresh run), a checkpoint file, or ``last``.
+        config_name: the Hydra config name, used to find the latest run for ``last``.
+
+    Returns:
+        ``default`` for a fresh run; ``<run>`` for a checkpoint in ``<run>/checkpoints/``; for
+        ``last``: ``default`` when it already holds checkpoints (``run_name=<run>`` given), else
+        the most recently written ``<config_name>_*`` run beside it that has a ``last.ckpt``.
+
+    Raises:
+        FileNotFoundError: ``ckpt_path=last`` and no such run exists.
+    """
+    if not ckpt_path:
+        return default
+    if ckpt_path == "last":
+        return _latest_run(Path(default), config_name)
+    path = Path(ckpt_path)
+    if path.parent.name == "checkpoints":
+        return str(path.parent.parent)
+    return default
+
+
+def _latest_run(default: Path, config_name: str) -> str:
+    if (default / "checkpoints").is_dir():
+        return str(default)
+    candidates = [
+        folder
+        for folder in default.parent.glob(f"{config_name}_*")
+        if (folder / "checkpoints" / "last.ckpt").is_file()
+    ]
+    if not candidates:
+        raise FileNotFoundError(
+            f"ckpt_path=last: no run of config {config_name!r} with checkpoints/last.ckpt under "
+            f"{default.parent}/; name the run (run_name=<run> ckpt_path=last) or give the file "
+            "(ckpt_path=outputs/<run>/checkpoints/last.ckpt)."
+        )
+    latest = max(candidates, key=lambda f: (f / "checkpoints" / "last.ckpt").stat().st_mtime)
+    return str(latest)

@@ -1,0 +1,7 @@
+"""What a checkpoint holds: the :class:`GenerativeModule` (network + path + sampler), its
+classifier-free guidance and the data normaliser it undoes when sampling."""
+
+from flowdiff.model.module import GenerativeModule
+from flowdiff.model.normalizer import Normalizer
+
+__all__ = ["GenerativeModule", "Normalizer"]

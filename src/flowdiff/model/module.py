@@ -1,0 +1,311 @@
+"""GenerativeModule: one LightningModule for flow matching and diffusion alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from lightning import LightningModule
+from torch import Tensor, nn
+
+from flowdiff.checkpoints.reading import RECORD_FORMAT, read_checkpoint
+from flowdiff.checkpoints.weights import model_state_dict
+from flowdiff.model.components import describe
+from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
+from flowdiff.model.normalizer import Normalizer
+from flowdiff.optim import fused_where_possible, lr_scheduler_config
+from flowdiff.paths.base import PathSample, ProbabilityPath
+from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+def parameter_groups(module: nn.Module, weight_decay: float | None) -> list[dict[str, Any]]:
+    """Weight decay for weight matrices and kernels only; none for biases, norms, embeddings'
+    null vectors and other 1-D parameters."""
+    decay, no_decay = [], []
+    for parameter in module.parameters():
+        if parameter.requires_grad:
+            (decay if parameter.ndim >= 2 else no_decay).append(parameter)
+    groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if weight_decay is not None:
+        groups[0]["weight_decay"] = weight_decay
+    return [group for group in groups if group["params"]]
+
+
+class GenerativeModule(LightningModule):
+    """Trains ``network`` on ``path`` and samples with ``sampler``; the step never branches on
+    the method.
+
+    Args:
+        network: ``forward(x_t, t, cond=None)`` returning a tensor like ``x_t``.
+        path: a :class:`~flowdiff.paths.ProbabilityPath` (flow matching or diffusion).
+        sampler: a :class:`~flowdiff.samplers.Sampler` serving the path's family.
+        data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
+        optimizer: partial optimizer, completed with the parameter groups (Hydra
+            ``_partial_: true``); only needed for training.
+        lr_scheduler: partial ``(optimizer, total_steps) -> LRScheduler``, stepped every
+            optimizer step; ``None`` keeps the learning rate constant.
+        aux_loss_weight: weight of an extra MSE between the path's clean-data estimate
+            (``path.predict_x1``) and the data.
+        compile: ``torch.compile`` the network (in place, so checkpoint keys do not change).
+        cond_drop_prob: classifier-free guidance training: each training sample's ``cond`` is
+            replaced by the network's null condition with this probability.
+        guidance_scale: default classifier-free guidance scale of :meth:`generate`; 1 is plain
+            conditional sampling (see :mod:`flowdiff.model.guidance`).
+        cond_shape: shape of one float condition (vector or image context), whose
+            training-split normalisation the module keeps beside the data's; ``None`` for
+            labels or unconditional data.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        path: ProbabilityPath,
+        sampler: Sampler,
+        data_shape: Sequence[int],
+        optimizer: OptimizerFactory | None = None,
+        lr_scheduler: SchedulerFactory | None = None,
+        aux_loss_weight: float = 0.0,
+        compile: bool = False,
+        cond_drop_prob: float = 0.0,
+        guidance_scale: float = 1.0,
+        cond_shape: Sequence[int] | None = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters(
+            ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"]
+        )
+        check_compatible(sampler, path)
+        if aux_loss_weight < 0:
+            raise ValueError(f"model.aux_loss_weight={aux_loss_weight} must be >= 0.")
+        if not 0.0 <= cond_drop_prob < 1.0:
+            raise ValueError(f"model.cond_drop_prob={cond_drop_prob} must lie in [0, 1).")
+        if (cond_drop_prob > 0 or guidance_scale != 1.0) and not takes_drop_cond(network):
+            raise ValueError(
+                f"model.cond_drop_prob={cond_drop_prob} / model.guidance_scale={guidance_scale} "
+                f"need a network whose forward takes drop_cond, and {type(network).__name__} "
+                "does not; use a flowdiff network or set cond_drop_prob=0 and guidance_scale=1."
+            )
+        self.network = network
+        self.path = path
+        self.sampler = sampler
+        self.optimizer_factory = optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.data_shape = tuple(data_shape)
+        self.normalizer = Normalizer(self.data_shape)
+        self.cond_normalizer = Normalizer(tuple(cond_shape)) if cond_shape else None
+        self._loss_sum: Tensor | None = None  # training loss summed since it was last logged
+        self._loss_count = 0
+
+    # ------------------------------------------------------------------ training
+    def setup(self, stage: str) -> None:
+        """Take the datamodule's training-split normalisations, so checkpoints carry them."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        for mine, name in (
+            (self.normalizer, "normalizer"),
+            (self.cond_normalizer, "cond_normalizer"),
+        ):
+            theirs = getattr(datamodule, name, None)
+            if mine is not None and theirs is not None:
+                mine.load_state_dict(theirs.state_dict())
+        if self.hparams.compile:
+            self.network.compile()
+
+    def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
+        return self.network(x_t, t, cond)
+
+    def loss(self, output: Tensor, drawn: PathSample, x_1: Tensor) -> Tensor:
+        """Weighted MSE against ``drawn.target`` (plus the auxiliary term), in fp32."""
+        per_sample = (output.float() - drawn.target.float()).pow(2).flatten(1).mean(1)
+        if drawn.weight is not None:
+            per_sample = per_sample * drawn.weight.float()
+        loss = per_sample.mean()
+        if self.hparams.aux_loss_weight > 0:
+            x1_hat = self.path.predict_x1(output.float(), drawn.x_t.float(), drawn.t)
+            loss = loss + self.hparams.aux_loss_weight * (x1_hat - x_1.float()).pow(2).mean()
+        return loss
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        x_1 = batch["x"]
+        drawn = self.path.sample(x_1)
+        cond = batch.get("cond")
+        if stage == "train" and cond is not None and self.hparams.cond_drop_prob > 0:
+            drop = drop_mask(x_1.shape[0], self.hparams.cond_drop_prob, x_1.device)
+            output = self.network(drawn.x_t, drawn.t, cond, drop_cond=drop)
+        else:
+            output = self.network(drawn.x_t, drawn.t, cond)
+        return self.loss(output, drawn, x_1)
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss = self._shared_step(batch, "train")
+        self._log_train_loss(loss, batch["x"].shape[0])
+        return loss
+
+    def _log_train_loss(self, loss: Tensor, batch_size: int) -> None:
+        """Log ``train/loss`` as the mean over the steps since it was last logged.
+
+        Lightning's ``self.log`` costs about half a millisecond of Python per call, a few
+        percent of a small model's step, so the loss is summed on the device (no host sync)
+        and logged once per ``trainer.log_every_n_steps`` steps, on the steps the logger
+        writes, and on the epoch's last batch. Every sample is counted once with its weight,
+        so ``train/loss_epoch`` is the exact epoch mean and ``train/loss_step`` is the mean of
+        the window rather than of one noisy batch.
+        """
+        weighted = loss.detach() * batch_size
+        self._loss_sum = weighted if self._loss_sum is None else self._loss_sum + weighted
+        self._loss_count += batch_size
+        trainer = self.trainer
+        # the condition Lightning's logger and LearningRateMonitor write on
+        if not (trainer._logger_connector.should_update_logs or trainer.is_last_batch):
+            return
+        self.log(
+            "train/loss",
+            self._loss_sum / self._loss_count,
+            on_step=True,
+            on_epoch=True,
+            # Lightning reads progress-bar metrics with .item() after every batch (a GPU sync);
+            # flowdiff's TimedProgressBar shows train/loss itself, only when it redraws
+            prog_bar=False,
+            batch_size=self._loss_count,
+        )
+        self._loss_sum, self._loss_count = None, 0
+
+    def on_train_epoch_start(self) -> None:
+        self._loss_sum, self._loss_count = None, 0
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss = self._shared_step(batch, "val")
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch["x"].shape[0])
+        return loss
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            raise ValueError("GenerativeModule needs model.optimizer to train.")
+        weight_decay = getattr(self.optimizer_factory, "keywords", {}).get("weight_decay")
+        factory = fused_where_possible(self.optimizer_factory, self.trainer)
+        optimizer = factory(parameter_groups(self, weight_decay))
+        if self.lr_scheduler_factory is None:
+            return optimizer
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = lr_scheduler_config(self.lr_scheduler_factory, optimizer, total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def generate(
+        self,
+        num_samples: int | None = None,
+        cond: Tensor | None = None,
+        sampler: Sampler | None = None,
+        generator: torch.Generator | None = None,
+        guidance_scale: float | None = None,
+    ) -> SamplerOutput:
+        """Draw samples in the data's own units, with the sampler's NFE and trajectory.
+
+        Args:
+            num_samples: how many samples; defaults to ``len(cond)``.
+            cond: conditions, one per sample, in the data's own units (labels ``(B,)``, vectors
+                ``(B, D)`` or image context ``(B, C, H, W)``; float ones are normalised here as
+                in training); ``None`` samples with the network's null condition.
+            sampler: overrides the module's sampler for this call.
+            generator: seeds the initial noise (and stochastic samplers).
+            guidance_scale: classifier-free guidance scale; ``None`` uses the module's
+                ``guidance_scale``. Scales other than 1 double the batch of each network call.
+
+        Returns:
+            :class:`~flowdiff.samplers.SamplerOutput` with ``x`` ``(B, *data_shape)``
+            denormalised.
+        """
+        if cond is not None:
+            cond = self.normalize_cond(cond.to(self.device))
+            if num_samples is not None and num_samples != len(cond):
+                raise ValueError(f"num_samples={num_samples} but {len(cond)} conditions given.")
+            num_samples = len(cond)
+        if num_samples is None or num_samples < 1:
+            raise ValueError("Give num_samples >= 1 or one condition per sample.")
+        sampler = sampler or self.sampler
+        check_compatible(sampler, self.path)
+        noise_device = generator.device if generator is not None else self.device
+        x_init = torch.randn(
+            (num_samples, *self.data_shape), generator=generator, device=noise_device
+        ).to(self.device)
+        scale = self.hparams.guidance_scale if guidance_scale is None else guidance_scale
+        if scale != 1.0 and not takes_drop_cond(self.network):
+            raise ValueError(
+                f"guidance_scale={scale} needs a network whose forward takes drop_cond; "
+                f"{type(self.network).__name__} does not."
+            )
+        model = guided_model(self.network, cond, scale)
+        out = sampler.sample(model, self.path, x_init, generator=generator)
+        trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
+        return SamplerOutput(
+            x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory
+        )
+
+    def normalize_cond(self, cond: Tensor) -> Tensor:
+        """Float conditions in the data's units to the network's (labels pass through)."""
+        if self.cond_normalizer is None or not cond.is_floating_point():
+            return cond
+        return self.cond_normalizer.normalize(cond)
+
+    def denormalize_cond(self, cond: Tensor | None) -> Tensor | None:
+        """Conditions of a datamodule batch (normalised) back to the data's own units, as
+        :meth:`generate` takes them."""
+        if cond is None or self.cond_normalizer is None or not cond.is_floating_point():
+            return cond
+        return self.cond_normalizer.denormalize(cond.to(self.cond_normalizer.shift.device))
+
+    def sample(
+        self,
+        num_samples: int | None = None,
+        cond: Tensor | None = None,
+        sampler: Sampler | None = None,
+        generator: torch.Generator | None = None,
+        guidance_scale: float | None = None,
+    ) -> Tensor:
+        """Samples ``(B, *data_shape)`` in the data's units; see :meth:`generate`."""
+        return self.generate(num_samples, cond, sampler, generator, guidance_scale).x
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record how to rebuild the network, path and sampler without the Hydra config."""
+        checkpoint["flowdiff"] = {
+            "format": RECORD_FORMAT,
+            "network": describe(self.network),
+            "path": describe(self.path),
+            "sampler": describe(self.sampler),
+        }
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = "cpu",
+        sampler: Sampler | None = None,
+        ema: bool = True,
+        **overrides: Any,
+    ) -> GenerativeModule:
+        """Rebuild a trained module from a flowdiff checkpoint, ready to :meth:`sample`.
+
+        Args:
+            checkpoint_path: a ``.ckpt`` written by ``flowdiff-train``.
+            map_location: device for the weights.
+            sampler: a sampler to use instead of the one the model was trained with.
+            ema: the EMA weights when the run kept them (the default), else the raw ones.
+            **overrides: replace saved hyperparameters (e.g. ``compile=False``).
+        """
+        checkpoint = read_checkpoint(checkpoint_path, map_location)
+        parts = checkpoint["flowdiff"]
+        model = cls(
+            network=instantiate(parts["network"]),
+            path=instantiate(parts["path"]),
+            sampler=sampler if sampler is not None else instantiate(parts["sampler"]),
+            **{**checkpoint["hyper_parameters"], **overrides},
+        )
+        model.load_state_dict(model_state_dict(checkpoint, ema=ema))
+        return model.to(map_location).eval()

@@ -1,0 +1,79 @@
+"""Build everything from a composed config and train: what ``flowdiff-train`` runs."""
+
+from __future__ import annotations
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
+from omegaconf import DictConfig
+
+from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
+from flowdiff.checkpoints.reading import check_resume, trusted
+from flowdiff.config.checks import preflight
+from flowdiff.config.hardware import fit_to_hardware
+from flowdiff.model.module import GenerativeModule
+from flowdiff.training.callbacks import DivergenceGuard, RunRecords
+from flowdiff.training.callbacks.run_identity import run_context
+
+
+def _hook_order(callback: Callback) -> int:
+    if isinstance(callback, WeightAveraging):
+        return 0
+    if isinstance(callback, (EarlyStopping, DivergenceGuard)):
+        return 1
+    return 2
+
+
+def order_callbacks(callbacks: list[Callback]) -> list[Callback]:
+    """Weight averaging (EMA) first, then the stopping callbacks, then the rest (stable).
+
+    Lightning calls callbacks' hooks in list order. When validation starts, the EMA weights must
+    be swapped in before anything samples; when training ends, EMA copies its weights into the
+    model, then early stopping may restore the best checkpoint's, and only then is the final
+    sample figure drawn. (Lightning itself moves checkpoint callbacks to the end.)
+    """
+    return sorted(callbacks, key=_hook_order)
+
+
+def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.Trainer]:
+    """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``.
+
+    The trainer's precision and synchronised batch norm fall back to what the machine supports
+    (see :func:`flowdiff.config.hardware.fit_to_hardware`). Without a progress-bar callback
+    (``callbacks.progress_bar=null``) the run has no bar, rather than Lightning's default one.
+    """
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model)
+    callbacks = order_callbacks(
+        [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    )
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
+    trainer_cfg = fit_to_hardware(cfg.trainer)
+    if not any(isinstance(callback, ProgressBar) for callback in callbacks):
+        trainer_cfg.enable_progress_bar = False
+    trainer = instantiate(
+        trainer_cfg,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[checkpoint_io],
+    )
+    for callback in callbacks:
+        if isinstance(callback, RunRecords):
+            callback.context = run_context(cfg)
+    return datamodule, model, trainer
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Seed, build and fit; resume from ``cfg.ckpt_path`` when set (``last``: the run folder's
+    latest checkpoint).
+
+    Returns:
+        The trainer's final callback metrics (e.g. ``val/loss``) as floats.
+    """
+    preflight(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule, model, trainer = build(cfg)
+    check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    return {key: float(value) for key, value in trainer.callback_metrics.items()}

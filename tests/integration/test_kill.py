@@ -1,0 +1,34 @@
+"""benchmarks/kill_test.py at a small scale: SIGKILL a real run (at a random moment and in the
+middle of overwriting last.ckpt), resume each time, and finish."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "kill_test.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("kill_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_sigkill_never_costs_more_than_the_last_checkpoint(tmp_path):
+    result = _load().run(kills=4, work=tmp_path / "kill", seed=1, delay=(0.0, 4.0))
+    summary = result["summary"]
+    assert summary["kills"] == 4
+    assert summary["kills_mid_write"] >= 1, "at least one kill must land inside a write"
+    assert summary["corrupt_checkpoints"] == 0
+    assert summary["step_never_decreased"]
+    # Kill 2 waits for an overwrite of last.ckpt, so kills 3 and 4 always resume from it.
+    assert summary["resumes_restored"] == summary["resumes_attempted"] >= 2
+    final = summary["final_resume"]
+    assert final["rc"] == 0 and final["restored"] and final["step_after"] > final["step_before"]

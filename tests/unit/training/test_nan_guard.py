@@ -1,0 +1,102 @@
+"""A NaN loss mid-run is skipped or stops the run as configured; last.ckpt stays the last good
+state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from lightning import Callback
+
+from flowdiff.errors import NonFiniteError
+from flowdiff.training import build
+from flowdiff.training.callbacks import NonFiniteGuard
+from tests.helpers.cli import error_line, train
+from tests.helpers.faults import PoisonBatch
+
+#: Two epochs of 4 steps; last.ckpt is written after step 4 and step 8.
+RUN = ["experiment=toy2d", "max_epochs=2", "trainer.limit_train_batches=4"]
+RUN += ["callbacks.sample_figures=null", "model.network.hidden=32"]
+
+
+class SnapshotLast(Callback):
+    """Keeps the bytes of last.ckpt as they were just before the step ``at_step``."""
+
+    def __init__(self, path: Path, at_step: int):
+        self.path, self.at_step, self.before = path, at_step, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.at_step:
+            self.before = self.path.read_bytes()
+
+
+def fit(make_config, *overrides, extra=()):
+    datamodule, model, trainer = build(make_config("train", *RUN, *overrides))
+    trainer.callbacks.extend(extra)
+    guard = next(c for c in trainer.callbacks if isinstance(c, NonFiniteGuard))
+    return datamodule, model, trainer, guard
+
+
+def test_skip_drops_the_nan_steps_and_counts_them(make_config):
+    datamodule, model, trainer, guard = fit(
+        make_config, "callbacks.nan_guard.action=skip", extra=[PoisonBatch([5, 6])]
+    )
+    with pytest.warns(UserWarning, match="skipped"):
+        trainer.fit(model, datamodule=datamodule)
+    assert guard.skipped == 2 and trainer.global_step == 8
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    last = torch.load(Path(trainer.default_root_dir) / "checkpoints/last.ckpt", weights_only=True)
+    assert last["global_step"] == 8
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_stop_raises_and_leaves_last_ckpt_untouched(make_config):
+    last = Path(make_config().hydra.runtime.output_dir) / "checkpoints" / "last.ckpt"
+    snapshot = SnapshotLast(last, at_step=5)
+    datamodule, model, trainer, _ = fit(
+        make_config, "callbacks.nan_guard.action=stop", extra=[PoisonBatch([5]), snapshot]
+    )
+    with pytest.raises(NonFiniteError, match=r"step 5.*last.ckpt holds the last good state"):
+        trainer.fit(model, datamodule=datamodule)
+    assert snapshot.before is not None and last.read_bytes() == snapshot.before
+    assert torch.load(last, weights_only=True)["global_step"] == 4
+
+
+def test_skip_gives_up_after_max_consecutive(make_config):
+    datamodule, model, trainer, _ = fit(
+        make_config, "callbacks.nan_guard.max_consecutive=3", extra=[PoisonBatch(range(2, 8))]
+    )
+    with pytest.raises(NonFiniteError, match="for 3 steps in a row"), pytest.warns(UserWarning):
+        trainer.fit(model, datamodule=datamodule)
+    assert trainer.global_step == 4  # steps 2 and 3 were skipped (still counted), 4 stopped
+
+
+def test_diverged_weights_are_never_saved(make_config, tmp_path):
+    datamodule, model, trainer, _ = fit(make_config, "max_epochs=1")
+    trainer.fit(model, datamodule=datamodule)
+    last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+    good = last.read_bytes()
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    with pytest.raises(NonFiniteError, match="refusing to save a diverged checkpoint"):
+        trainer.save_checkpoint(last)
+    assert last.read_bytes() == good
+
+
+def test_cli_stop_prints_one_line(capsys, monkeypatch, tmp_path):
+    args = [
+        *RUN,
+        "callbacks.nan_guard.action=stop",
+        "+callbacks.poison._target_=tests.helpers.faults.PoisonBatch",
+    ]
+    code, err = train([*args, "+callbacks.poison.at_steps=[5]"], capsys, monkeypatch, tmp_path)
+    line = error_line(err)
+    assert code == 1 and "NaN/inf" in line and "step 5" in line
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 4
+
+
+def test_bad_action_is_refused():
+    with pytest.raises(ValueError, match=r"nan_guard\.action='ignore'"):
+        NonFiniteGuard(action="ignore")
