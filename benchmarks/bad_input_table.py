@@ -20,7 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "reliability.md"
 START, END = "<!-- bad_inputs:start -->", "<!-- bad_inputs:end -->"
-TESTS = ["tests/integration/test_bad_input.py", "tests/unit/training/test_nan_guard.py", "tests/integration/test_crash_safety.py"]
+TESTS = [
+    "tests/integration/test_bad_input.py",
+    "tests/unit/training/test_nan_guard.py",
+    "tests/integration/test_crash_safety.py",
+]
 TMP = re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ ']+")
 
 
@@ -53,6 +57,9 @@ def inputs() -> dict[str, str]:
         "test_fresh_run_never_overwrites_an_earlier_runs_checkpoints": "hydra.run.dir=<old run>",
         "test_console_script_prints_no_traceback": "batch_size=0 (subprocess)",
         "test_cli_stop_prints_one_line": "callbacks.nan_guard.action=stop, NaN at step 5",
+        "test_arrays_pt_file_holding_a_pickled_object": "data=arrays data.file=<pickled>.pt",
+        "test_sampling_steps_zero_names_the_key_typed": "flowdiff-sample ... sampling_steps=0",
+        "test_failed_start_leaves_no_run_folder": "data.data_dir=nope (run folder removed)",
     }
 
 

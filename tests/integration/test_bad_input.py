@@ -318,3 +318,36 @@ def test_fresh_run_never_overwrites_an_earlier_runs_checkpoints(
     line = error_line(err)
     assert code == 1 and "already holds checkpoints" in line and "ckpt_path=" in line
     assert trained_ckpt.read_bytes() == before
+
+
+def test_arrays_pt_file_holding_a_pickled_object(capsys, monkeypatch, tmp_path):
+    import argparse
+
+    file = tmp_path / "x.pt"
+    torch.save({"x": argparse.Namespace(note="not a tensor")}, file)
+    args = ["data=arrays", f"data.file={file}", "data.shape=[2]"]
+    code, err = train(args, capsys, monkeypatch, tmp_path)
+    line = error_line(err)
+    assert code == 1 and "UnpicklingError" not in err
+    assert "x.pt' holds a pickled argparse.Namespace" in line and "torch.save(" in line
+
+
+def test_sampling_steps_zero_names_the_key_typed(trained_ckpt, capsys, monkeypatch, tmp_path):
+    args = [f"ckpt_path={trained_ckpt}", "num_samples=2", "sampling_steps=0"]
+    code, err = cli(
+        sample_cli.main, [*args, f"output_dir={tmp_path}/out"], capsys, monkeypatch, tmp_path
+    )
+    line = error_line(err)
+    assert code == 1 and "sampling_steps=0 must be >= 1" in line
+    assert "{}" not in line and "model.sampler.steps" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_start_leaves_no_run_folder(capsys, monkeypatch, tmp_path):
+    code, err = train(["data.data_dir=nope"], capsys, monkeypatch, tmp_path)
+    assert code == 1 and "does not exist" in error_line(err)
+    assert not (tmp_path / "run").exists()  # no .hydra/, train.log, events.jsonl or tensorboard/
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    code, _ = train(["batch_size=0"], capsys, monkeypatch, tmp_path)
+    assert code == 1 and (tmp_path / "run" / "notes.txt").read_text() == "mine"

@@ -1,4 +1,5 @@
-"""Where a run writes: a new ``outputs/<run_name>/``, or the folder of the run being resumed.
+"""Where a run writes: a new ``outputs/<run_name>/``, or the folder of the run being resumed;
+and removing the folder of a run that failed before it trained.
 
 Registered as the ``flowdiff_run_dir`` resolver (:mod:`flowdiff.config.resolvers`;
 ``configs/hydra/default.yaml`` uses it), so Hydra itself puts a resumed run's logs, TensorBoard
@@ -7,6 +8,8 @@ events and records into the run folder they continue.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
 
 
@@ -52,3 +55,32 @@ def _latest_run(default: Path, config_name: str) -> str:
         )
     latest = max(candidates, key=lambda f: (f / "checkpoints" / "last.ckpt").stat().st_mtime)
     return str(latest)
+
+
+#: What a run writes before its first training step: Hydra's record and log, the run journal and
+#: TensorBoard's first event file. A folder holding only these is a failed start, not a run.
+START_DEBRIS = (".hydra", "events.jsonl", "tensorboard")
+
+
+def discard_failed_start(folder: str | Path) -> bool:
+    """Remove the run folder of a run that failed before its first training step, when it holds
+    nothing but :data:`START_DEBRIS` and ``*.log``, so that neither a user nor
+    ``ckpt_path=last`` mistakes it for a run. Anything else in the folder keeps it whole.
+
+    Returns:
+        Whether the folder was removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    items = list(folder.iterdir())
+    if not items or any(i.name not in START_DEBRIS and i.suffix != ".log" for i in items):
+        return False
+    for item in items:
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # e.g. the working directory itself
+        folder.rmdir()
+    return True

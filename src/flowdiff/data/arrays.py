@@ -7,6 +7,8 @@ convention; or class-conditional data with integer labels ``cond`` ``(N,)``.
 
 from __future__ import annotations
 
+import pickle
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -38,6 +40,14 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
         else:
             with np.load(path) as stored:
                 arrays = {key: torch.from_numpy(np.asarray(stored[key])) for key in stored.files}
+    except pickle.UnpicklingError as error:  # weights_only=True met a pickled Python object
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        what = f"a pickled {found.group(1)}" if found else "pickled Python objects"
+        raise ValueError(
+            f"data.file={str(path)!r} holds {what}, not only tensors; flowdiff does not unpickle "
+            "data files (that can run code stored in them). Save a dict of tensors, e.g. "
+            "torch.save({'x': x, 'cond': cond}, file), or numpy.savez."
+        ) from error
     except (OSError, EOFError, RuntimeError, ValueError, zipfile.BadZipFile, zlib.error) as error:
         raise ValueError(f"{path}: not a readable .npz/.pt file of arrays ({error}).") from error
     wanted = [key for key in keys if key is not None]

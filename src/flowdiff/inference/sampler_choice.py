@@ -21,6 +21,9 @@ def build_sampler(
         ValueError: an option the sampler does not have, or a value it refuses (an unknown
             ``method``...), with the sampler's own message.
     """
+    if sampling_steps is not None and (isinstance(sampling_steps, bool) or sampling_steps < 1):
+        # checked here, so the message names the key the user typed, not the sampler's own
+        raise ValueError(f"sampling_steps={sampling_steps} must be >= 1.")
     settings = {key: value for key, value in overrides.items() if value is not None}
     config = settings if "_target_" in settings else {**describe(trained), **settings}
     try:
@@ -36,8 +39,9 @@ def build_sampler(
         return instantiate(config)
     except Exception as error:  # Hydra wraps the sampler's own ValueError or TypeError
         cause = error.__cause__ or error
+        given = f" with {settings}" if settings else ""
         raise ValueError(
-            f"Cannot build the sampler {config['_target_']} with {settings}: {cause}"
+            f"Cannot build the sampler {config['_target_']}{given}: {cause}"
         ) from error
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
 from omegaconf import DictConfig
 
 from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
 from flowdiff.checkpoints.reading import check_resume, trusted
+from flowdiff.checkpoints.run_folders import discard_failed_start
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
 from flowdiff.model.module import GenerativeModule
@@ -66,14 +70,27 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.T
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Seed, build and fit; resume from ``cfg.ckpt_path`` when set (``last``: the run folder's
-    latest checkpoint).
+    latest checkpoint). A run that fails before its first training step leaves no run folder
+    behind (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`).
 
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.
     """
-    preflight(cfg)
-    L.seed_everything(cfg.seed, workers=True)
-    datamodule, model, trainer = build(cfg)
-    check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer = None
+    try:
+        preflight(cfg)
+        L.seed_everything(cfg.seed, workers=True)
+        datamodule, model, trainer = build(cfg)
+        check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except BaseException:
+        if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
+            _discard_failed_start()
+        raise
     return {key: float(value) for key, value in trainer.callback_metrics.items()}
+
+
+def _discard_failed_start() -> None:
+    """A run that failed before its first step leaves no folder that looks like a run."""
+    if HydraConfig.initialized():
+        discard_failed_start(Path(HydraConfig.get().runtime.output_dir))

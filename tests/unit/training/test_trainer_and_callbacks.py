@@ -236,3 +236,20 @@ def test_seed_spellings_of_accumulation_and_ema_decay(make_config):
     assert cfg.callbacks.ema.decay == 0.99
     cfg = make_config("train", "trainer.accumulate_grad_batches=3")
     assert cfg.trainer.accumulate_grad_batches == 3 and cfg.callbacks.ema.decay == 0.999
+
+
+def test_restoring_the_best_weights_reads_the_checkpoint_safely(make_config):
+    import argparse
+
+    from flowdiff.errors import CheckpointError
+    from flowdiff.training.callbacks.best_weights import restore_best_weights
+
+    model, trainer = fit(make_config("train", "experiment=toy2d", "model.network.hidden=16"))
+    best = Path(trainer.checkpoint_callback.best_model_path)
+    checkpoint = torch.load(best, weights_only=False)
+    checkpoint["extra"] = argparse.Namespace(note="any pickled object")
+    torch.save(checkpoint, best)
+    with pytest.raises(CheckpointError, match=r"argparse\.Namespace.*trust_checkpoint=true"):
+        restore_best_weights(trainer, model, "val/loss")
+    trainer.strategy.checkpoint_io.trust_checkpoint = True  # the run's trust_checkpoint=true
+    assert restore_best_weights(trainer, model, "val/loss") == best

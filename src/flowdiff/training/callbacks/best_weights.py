@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from flowdiff.checkpoints.reading import read_checkpoint
 
 
 def best_checkpoint(trainer: Trainer, monitor: str) -> Path | None:
@@ -37,7 +38,9 @@ def restore_best_weights(trainer: Trainer, pl_module: LightningModule, monitor: 
             f"with monitor={monitor} and save_top_k >= 1); keeping the last weights."
         )
         return None
-    checkpoint = torch.load(path, map_location=pl_module.device, weights_only=False)
+    # the run's own checkpoint, read as safely as any other (its trust setting applies)
+    trust = getattr(trainer.strategy.checkpoint_io, "trust_checkpoint", None)
+    checkpoint = read_checkpoint(path, map_location=pl_module.device, trust=trust)
     pl_module.load_state_dict(checkpoint["state_dict"])
     rank_zero_info(
         f"Restored the best weights ({monitor} = {float(checkpoint_score(trainer, path)):.4f}, "

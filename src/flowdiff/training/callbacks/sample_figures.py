@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import torch
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from flowdiff.plotting import comparison_figure, save_figure
@@ -25,11 +27,18 @@ class SampleFigures(Callback):
     :func:`flowdiff.training.order_callbacks` arranges) the EMA weights, which are swapped in when
     validation starts and copied into the model when training ends.
 
+    A figure costs ``num_samples`` full sampler runs, which for large data (thousands of
+    features, a CNN on a CPU) can take far longer than training. So the first figure times one
+    sample, and every figure then draws as many samples as fit in ``max_seconds`` (at least one,
+    at most ``num_samples``), saying so in the log when that is fewer than ``num_samples``.
+
     Args:
         every_n_epochs: epochs between figures (0 draws only the final one).
         num_samples: samples per figure.
         dirname: folder under the run directory.
         seed: seed of the sampling noise.
+        max_seconds: time budget of one figure's sampling; ``None`` draws ``num_samples``
+            whatever it costs.
     """
 
     def __init__(
@@ -38,12 +47,17 @@ class SampleFigures(Callback):
         num_samples: int = 100,
         dirname: str = "samples",
         seed: int = 0,
+        max_seconds: float | None = 60.0,
     ):
         super().__init__()
+        if max_seconds is not None and max_seconds <= 0:
+            raise ValueError(f"max_seconds={max_seconds} must be > 0 (or None for no budget).")
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples
         self.dirname = dirname
         self.seed = seed
+        self.max_seconds = max_seconds
+        self._count: int | None = None  # samples per figure, once the budget has been measured
         self._last: tuple[Tensor, Path] | None = None  # (weights' fingerprint, PNG) of the latest
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -66,8 +80,31 @@ class SampleFigures(Callback):
         loader = loaders[0] if isinstance(loaders, list) else loaders
         if loader is None:
             return None
-        batch = next(iter(loader))
-        return {key: value[: self.num_samples] for key, value in batch.items()}
+        return next(iter(loader))
+
+    def _sample(self, pl_module: LightningModule, batch: dict[str, Tensor], count: int) -> Tensor:
+        generator = torch.Generator(pl_module.device).manual_seed(self.seed)
+        cond = batch.get("cond")
+        cond = None if cond is None else pl_module.denormalize_cond(cond[:count])  # data units
+        return pl_module.sample(num_samples=count, cond=cond, generator=generator)
+
+    def samples_per_figure(self, pl_module: LightningModule, batch: dict[str, Tensor]) -> int:
+        """How many samples fit in ``max_seconds``, from the time one sample takes (measured
+        once, on the first figure)."""
+        wanted = min(self.num_samples, len(batch["x"]))
+        if self._count is not None or self.max_seconds is None or wanted <= 1:
+            return self._count or wanted
+        start = time.perf_counter()
+        self._sample(pl_module, batch, 1)
+        seconds = time.perf_counter() - start
+        self._count = max(1, min(wanted, int(self.max_seconds / seconds)))
+        if self._count < wanted:
+            rank_zero_info(
+                f"Sample figures: {self._count} of {wanted} samples each, to stay within "
+                f"max_seconds={self.max_seconds:g} (one sample takes {seconds:.2f} s); raise "
+                "callbacks.sample_figures.max_seconds for more."
+            )
+        return self._count
 
     def draw(self, trainer: Trainer, pl_module: LightningModule, tag: str) -> Path | None:
         """Sample, draw and write the figure; returns the PNG path (rank 0 only)."""
@@ -76,11 +113,12 @@ class SampleFigures(Callback):
             return None
         was_training = pl_module.training
         pl_module.eval()
-        generator = torch.Generator(pl_module.device).manual_seed(self.seed)
-        cond = pl_module.denormalize_cond(batch.get("cond"))  # generate takes data units
-        real = pl_module.normalizer.denormalize(batch["x"].to(pl_module.device))
-        generated = pl_module.sample(num_samples=len(real), cond=cond, generator=generator)
+        count = self.samples_per_figure(pl_module, batch)
+        generated = self._sample(pl_module, batch, count)
         pl_module.train(was_training)
+        cond = batch.get("cond")
+        cond = None if cond is None else pl_module.denormalize_cond(cond[:count])
+        real = pl_module.normalizer.denormalize(batch["x"][:count].to(pl_module.device))
 
         fig = comparison_figure(generated, real, cond)
         for logger in trainer.loggers:
