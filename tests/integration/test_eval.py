@@ -81,9 +81,11 @@ def test_digits_get_image_metrics_and_bits_per_dim(tmp_path):
     ckpt = train_run(tmp_path / "digits", "model.network.hidden=32")
     folder = run_eval(tmp_path / "eval", f"ckpt_path={ckpt}", "tensorboard=false")
     record = json.loads((folder / "metrics.json").read_text())
-    assert {"frechet", "cond_accuracy", "bits_per_dim"} <= set(record)
+    assert {"frechet", "cond_accuracy", "c2st", "c2st_cond_mean", "bits_per_dim"} <= set(record)
     assert 0.8 < record["floor"]["cond_accuracy"] <= 1.0  # the classifier on real held-out digits
     assert record["floor"]["frechet"] < record["frechet"]  # an untrained model is far off
+    assert record["floor"]["c2st"] < 0.65 < record["c2st"]  # pixels: real vs real is near 0.5
+    assert "c2st_cond_max" in (folder / "metrics.md").read_text()
 
 
 def test_conditional_vectors_get_a_c2st(tmp_path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
-from flowdiff.paths.base import ProbabilityPath
+if TYPE_CHECKING:  # at run time this would close a cycle: paths -> model -> samplers.base
+    from flowdiff.paths.base import ProbabilityPath
 
 #: ``model(x, t)``: the network with its condition bound; ``x`` is ``(B, ...)``, ``t`` is ``(B,)``
 #: in the path's time convention; returns a tensor like ``x``.
