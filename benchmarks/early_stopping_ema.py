@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from digits_quality import real_splits
 from flowdiff.data import DigitsDataModule
 from flowdiff.model.module import GenerativeModule
+from flowdiff.plotting.curves import read_metrics
 from flowdiff.training.callbacks import EarlyStopping
-from flowdiff.training.callbacks.loss_curve import read_metrics
 from report import machine, write_section
 from training_runs import fit, quiet
 

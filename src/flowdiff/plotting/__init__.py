@@ -2,7 +2,7 @@
 :func:`save_figure`: sample grids and scatter plots, real-vs-generated histograms, 2-D densities
 and trajectories, loss/LR curves, and quality against NFE."""
 
-from flowdiff.plotting.curves import curves_figure, read_scalars
+from flowdiff.plotting.curves import curves_figure, metrics_series, read_metrics, read_scalars
 from flowdiff.plotting.density import density_figure, trajectory_figure
 from flowdiff.plotting.histograms import histogram_figure
 from flowdiff.plotting.samples import comparison_figure, image_grid, save_figure, save_images
@@ -14,6 +14,8 @@ __all__ = [
     "density_figure",
     "histogram_figure",
     "image_grid",
+    "metrics_series",
+    "read_metrics",
     "read_scalars",
     "save_figure",
     "save_images",

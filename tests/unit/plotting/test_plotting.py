@@ -9,6 +9,8 @@ from flowdiff.plotting import (
     curves_figure,
     density_figure,
     histogram_figure,
+    metrics_series,
+    read_metrics,
     read_scalars,
     save_figure,
     sweep_figure,
@@ -50,6 +52,23 @@ def test_curves_read_back_from_tensorboard(tmp_path):
     assert [line.get_label() for line in loss_ax.lines] == ["train/loss_step"]
     assert [line.get_label() for line in lr_ax.lines] == ["lr-AdamW/pg1"]
     assert curves_figure({"epoch": ([0], [0.0])}) is None
+
+
+def test_metrics_table_curves_against_the_epoch_with_resumed_rows_replacing(tmp_path):
+    table = tmp_path / "metrics.csv"
+    table.write_text(
+        "epoch,step,train_loss,val_loss,lr\n"
+        "0,10,4.0,3.0,0.001\n1,20,2.0,,0.001\n"
+        "1,20,1.5,1.0,0.0005\n2,30,0.1,0.2,0.0001\n"  # resumed after epoch 0: epoch 1 again
+    )
+    series = metrics_series(read_metrics(table))
+    assert series["train/loss"] == ([0, 1, 2], [4.0, 1.5, 0.1])
+    assert series["val/loss"] == ([0, 1, 2], [3.0, 1.0, 0.2])
+    loss_ax, lr_ax = curves_figure(series, x_label="epoch").axes
+    assert loss_ax.get_xlabel() == "epoch" and loss_ax.get_yscale() == "log"  # 40x range
+    assert [line.get_label() for line in lr_ax.lines] == ["lr"]
+    no_lr = {tag: s for tag, s in series.items() if tag != "lr"}
+    assert len(curves_figure(no_lr).axes) == 1
 
 
 def test_sweep_figure_lines_floor_and_log_scale():

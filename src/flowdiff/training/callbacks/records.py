@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from lightning import Callback, LightningModule, Trainer
 
-from flowdiff.training.callbacks.loss_curve import plot_loss_curve
+from flowdiff.plotting import save_figure
+from flowdiff.plotting.curves import curves_figure, metrics_series, read_metrics
 
 COLUMNS = [
     "epoch",
@@ -38,7 +39,8 @@ class RunRecords(Callback):
     * ``metrics.csv``: one row per epoch: mean train loss, val loss, learning rate, epoch wall
       time, training samples per second (all devices) and peak memory (CUDA memory allocated on
       a GPU, the process's peak resident memory on a CPU), in MB.
-    * ``loss_curve.png``: train and val loss against epoch, redrawn at the end of the run.
+    * ``loss_curve.png``: train and val loss (and the learning rate) against epoch, drawn by
+      :func:`~flowdiff.plotting.curves_figure` and redrawn at the end of the run.
 
     Args:
         dirname: subfolder of the run folder for the records ("" for the run folder itself).
@@ -140,7 +142,9 @@ class RunRecords(Callback):
     def _plot(self, trainer: Trainer) -> None:
         table = self.folder(trainer) / "metrics.csv"
         if trainer.is_global_zero and table.is_file():
-            plot_loss_curve(table, table.with_name("loss_curve.png"))
+            figure = curves_figure(metrics_series(read_metrics(table)), x_label="epoch")
+            if figure is not None:
+                save_figure(figure, table.with_name("loss_curve.png"))
 
 
 def stop_reason(trainer: Trainer) -> str:
