@@ -13,11 +13,8 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.checkpoints.reading import read_checkpoint
+from flowdiff.checkpoints.weights import weights_label
 from flowdiff.model.module import GenerativeModule
-
-#: Where Lightning's ``WeightAveraging`` (``EMAWeightAveraging``) keeps the raw weights when it
-#: writes the averaged ones as the checkpoint's ``state_dict``.
-RAW_WEIGHTS_KEY = "current_model_state"
 
 
 @dataclass
@@ -43,15 +40,11 @@ def run_folder(ckpt_path: str | Path) -> Path:
 
 
 def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> LoadedModel:
-    """Load a flowdiff checkpoint, with its EMA weights when ``ema`` and the checkpoint has them.
-
-    Lightning's weight-averaging callback saves the averaged weights as ``state_dict`` and the
-    raw ones under :data:`RAW_WEIGHTS_KEY`; a checkpoint without that key has raw weights only.
-    """
+    """Load a flowdiff checkpoint (read once), with its EMA weights when ``ema`` and the
+    checkpoint has them (see :mod:`flowdiff.checkpoints.weights`)."""
     checkpoint = read_checkpoint(ckpt_path, map_location="cpu")
-    has_ema = RAW_WEIGHTS_KEY in checkpoint
     try:
-        model = GenerativeModule.load_from_checkpoint(ckpt_path, map_location=device)
+        model = GenerativeModule.from_checkpoint(checkpoint, map_location=device, ema=ema)
     except RuntimeError as error:  # load_state_dict: keys or shapes that do not fit
         raise ValueError(
             f"ckpt_path={str(ckpt_path)!r}: its weights do not fit the network its flowdiff "
@@ -59,12 +52,7 @@ def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> 
             f"{str(error).splitlines()[0]} Use an unmodified checkpoint from flowdiff-train."
         ) from error
     step = int(checkpoint.get("global_step", 0))
-    if has_ema and not ema:
-        model.load_state_dict(checkpoint[RAW_WEIGHTS_KEY])
-        return LoadedModel(model, "raw", step)
-    if has_ema:
-        return LoadedModel(model, "ema", step)
-    return LoadedModel(model, "raw (no EMA saved)" if ema else "raw", step)
+    return LoadedModel(model, weights_label(checkpoint, ema), step)
 
 
 def train_config(ckpt_path: str | Path) -> DictConfig:

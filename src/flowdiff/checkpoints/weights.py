@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Where Lightning's ``WeightAveraging`` keeps the raw weights when it writes the averaged ones as
+#: the checkpoint's ``state_dict``.
 RAW_KEY = "current_model_state"
 
 
@@ -29,3 +31,11 @@ def model_state_dict(checkpoint: dict[str, Any], ema: bool = True) -> dict[str, 
     if ema or not has_ema(checkpoint):
         return checkpoint["state_dict"]
     return checkpoint[RAW_KEY]
+
+
+def weights_label(checkpoint: dict[str, Any], ema: bool = True) -> str:
+    """Which weights :func:`model_state_dict` gives: ``"ema"``, ``"raw"`` or, when the EMA was
+    asked for but the run kept none, ``"raw (no EMA saved)"``."""
+    if has_ema(checkpoint):
+        return "ema" if ema else "raw"
+    return "raw (no EMA saved)" if ema else "raw"

@@ -84,7 +84,8 @@ class HDF5DataModule(LightningDataModule):
     ``log1p_channels`` of ``x`` (``log1p(max(v, 0))``), then per-channel standardisation of ``x``
     and per-feature standardisation of ``cond``, with statistics streamed over the training
     split in chunks of ``chunk_size`` samples. The number of non-finite values replaced in the
-    training split is logged and kept in :attr:`nonfinite_count`.
+    training split is logged and kept in :attr:`nonfinite_count`. A
+    :class:`~flowdiff.model.normalizer.NormalizationSource`, like the in-memory datamodules.
 
     Args:
         file: path of the ``.h5`` file.

@@ -51,7 +51,9 @@ class InMemoryDataModule(LightningDataModule):
     labels, ``(N, *cond_shape)`` vectors or image context, or ``None``). Batches are dicts
     ``{"x": ..., "cond": ...}``. Float conditions are normalised too (``cond_normalization``),
     with their own training-split statistics in :attr:`cond_normalizer`; give
-    ``cond_normalizer.normalize(raw)`` to :meth:`GenerativeModule.sample`.
+    ``cond_normalizer.normalize(raw)`` to :meth:`GenerativeModule.sample`. A
+    :class:`~flowdiff.model.normalizer.NormalizationSource`: the module takes both normalisers
+    over when fitting starts.
 
     Args:
         shape: expected shape of one sample; checked against the loaded data.

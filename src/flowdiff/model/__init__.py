@@ -2,6 +2,6 @@
 classifier-free guidance and the data normaliser it undoes when sampling."""
 
 from flowdiff.model.module import GenerativeModule
-from flowdiff.model.normalizer import Normalizer
+from flowdiff.model.normalizer import NormalizationSource, Normalizer
 
-__all__ = ["GenerativeModule", "Normalizer"]
+__all__ = ["GenerativeModule", "NormalizationSource", "Normalizer"]

@@ -8,14 +8,14 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from lightning import LightningModule
+from lightning import LightningModule, Trainer
 from torch import Tensor, nn
 
 from flowdiff.checkpoints.reading import RECORD_FORMAT, read_checkpoint
 from flowdiff.checkpoints.weights import model_state_dict
 from flowdiff.model.components import describe
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
-from flowdiff.model.normalizer import Normalizer
+from flowdiff.model.normalizer import NormalizationSource, Normalizer
 from flowdiff.optim import fused_where_possible, lr_scheduler_config
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
@@ -35,6 +35,13 @@ def parameter_groups(module: nn.Module, weight_decay: float | None) -> list[dict
     if weight_decay is not None:
         groups[0]["weight_decay"] = weight_decay
     return [group for group in groups if group["params"]]
+
+
+def logger_writes_this_step(trainer: Trainer) -> bool:
+    """Whether Lightning's logger (and ``LearningRateMonitor``) writes after the current training
+    batch: every ``log_every_n_steps`` optimizer steps, counted from 1, and when stopping."""
+    every = trainer.log_every_n_steps
+    return every > 0 and ((trainer.global_step + 1) % every == 0 or trainer.should_stop)
 
 
 class GenerativeModule(LightningModule):
@@ -104,17 +111,20 @@ class GenerativeModule(LightningModule):
 
     # ------------------------------------------------------------------ training
     def setup(self, stage: str) -> None:
-        """Take the datamodule's training-split normalisations, so checkpoints carry them."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        for mine, name in (
-            (self.normalizer, "normalizer"),
-            (self.cond_normalizer, "cond_normalizer"),
-        ):
-            theirs = getattr(datamodule, name, None)
-            if mine is not None and theirs is not None:
-                mine.load_state_dict(theirs.state_dict())
+        """Take the datamodule's training-split normalisation when it is a
+        :class:`~flowdiff.model.normalizer.NormalizationSource`; compile the network if asked."""
+        if isinstance(self.trainer.datamodule, NormalizationSource):
+            self.take_normalization(self.trainer.datamodule)
         if self.hparams.compile:
             self.network.compile()
+
+    def take_normalization(self, source: NormalizationSource) -> None:
+        """Copy the data's (and float conditions') normalisation from ``source``, so checkpoints
+        carry it. :meth:`setup` does this for a datamodule that is a source; call it yourself
+        when fitting with plain dataloaders whose data you normalised."""
+        self.normalizer.load_state_dict(source.normalizer.state_dict())
+        if self.cond_normalizer is not None and source.cond_normalizer is not None:
+            self.cond_normalizer.load_state_dict(source.cond_normalizer.state_dict())
 
     def forward(self, x_t: Tensor, t: Tensor, cond: Tensor | None = None) -> Tensor:
         return self.network(x_t, t, cond)
@@ -159,9 +169,7 @@ class GenerativeModule(LightningModule):
         weighted = loss.detach() * batch_size
         self._loss_sum = weighted if self._loss_sum is None else self._loss_sum + weighted
         self._loss_count += batch_size
-        trainer = self.trainer
-        # the condition Lightning's logger and LearningRateMonitor write on
-        if not (trainer._logger_connector.should_update_logs or trainer.is_last_batch):
+        if not (logger_writes_this_step(self.trainer) or self.trainer.is_last_batch):
             return
         self.log(
             "train/loss",
@@ -300,6 +308,19 @@ class GenerativeModule(LightningModule):
             **overrides: replace saved hyperparameters (e.g. ``compile=False``).
         """
         checkpoint = read_checkpoint(checkpoint_path, map_location)
+        return cls.from_checkpoint(checkpoint, map_location, sampler, ema, **overrides)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        checkpoint: dict[str, Any],
+        map_location: Any = "cpu",
+        sampler: Sampler | None = None,
+        ema: bool = True,
+        **overrides: Any,
+    ) -> GenerativeModule:
+        """:meth:`load_from_checkpoint` for a checkpoint already read with
+        :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
         parts = checkpoint["flowdiff"]
         model = cls(
             network=instantiate(parts["network"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -50,3 +51,17 @@ class Normalizer(nn.Module):
 
     def denormalize(self, x: Tensor) -> Tensor:
         return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
+
+
+@runtime_checkable
+class NormalizationSource(Protocol):
+    """What hands a :class:`~flowdiff.model.GenerativeModule` its data's normalisation.
+
+    flowdiff's datamodules are sources: their ``setup`` fits ``normalizer`` (and
+    ``cond_normalizer`` for float conditions, else ``None``) on the training split, and the
+    module takes both over when fitting starts (:meth:`GenerativeModule.take_normalization`), so
+    its checkpoints carry them and samples come out in the data's units.
+    """
+
+    normalizer: Normalizer
+    cond_normalizer: Normalizer | None

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-
 import torch
 from flow_matching.solver import ODESolver
 from torch import Tensor
 
+from flowdiff.compat import adaptive_torchdiffeq_methods, torchdiffeq_solvers
 from flowdiff.model.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 
-# torchdiffeq keeps its method table in a private module; read it rather than copy it.
-_TORCHDIFFEQ_SOLVERS = importlib.import_module("torchdiffeq._impl.odeint").SOLVERS
+#: torchdiffeq's methods (its table is private: read through :mod:`flowdiff.compat`).
+METHODS = tuple(torchdiffeq_solvers())
 #: torchdiffeq's adaptive-step methods: they take tolerances, not a step size.
-ADAPTIVE_METHODS = tuple(
-    name
-    for name, solver in _TORCHDIFFEQ_SOLVERS.items()
-    if any("Adaptive" in base.__name__ for base in solver.__mro__)
-)
+ADAPTIVE_METHODS = adaptive_torchdiffeq_methods()
 
 
 class ODESampler(Component):
@@ -46,10 +41,10 @@ class ODESampler(Component):
     ):
         super().__init__()
         self.save_hyperparameters()
-        if method not in _TORCHDIFFEQ_SOLVERS:
+        if method not in METHODS:
             raise ValueError(
                 f"model.sampler.method={method!r} is not a torchdiffeq method; "
-                f"choose one of {sorted(_TORCHDIFFEQ_SOLVERS)}."
+                f"choose one of {sorted(METHODS)}."
             )
         if steps < 1:
             raise ValueError(f"model.sampler.steps={steps} must be at least 1.")

@@ -10,6 +10,7 @@ import torch
 
 from flowdiff.data import Toy2DDataModule
 from flowdiff.model.module import GenerativeModule
+from flowdiff.model.normalizer import NormalizationSource
 from flowdiff.networks import MLP
 from flowdiff.paths import DiffusionPath, FlowMatchingPath, PathSample
 from flowdiff.samplers import DiffusersSampler, ODESampler
@@ -179,3 +180,14 @@ def test_format_1_checkpoints_still_load(make_config, tmp_path):
         return model.sample(cond=torch.arange(4), generator=torch.Generator().manual_seed(0))
 
     torch.testing.assert_close(draw(tmp_path / "v1.ckpt"), draw(current), rtol=0, atol=0)
+
+
+def test_the_datamodules_hand_over_their_normalisation_through_the_named_protocol():
+    datamodule = Toy2DDataModule(name="moons", num_samples=200, batch_size=64)
+    assert isinstance(datamodule, NormalizationSource)
+    assert not isinstance(object(), NormalizationSource)
+    datamodule.setup("fit")
+    model = flow_model()
+    model.take_normalization(datamodule)
+    assert torch.equal(model.normalizer.shift, datamodule.normalizer.shift)
+    assert not torch.equal(model.normalizer.shift, torch.zeros(2))

@@ -13,8 +13,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from flowdiff.checkpoints import loading
+from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.checkpoints.run_folders import run_dir
-from flowdiff.checkpoints.weights import model_state_dict
+from flowdiff.checkpoints.weights import model_state_dict, weights_label
 from flowdiff.config.hardware import fallback_precision, fit_to_hardware
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training import build, order_callbacks, train
@@ -78,7 +80,9 @@ def test_ema_runs_first_and_stopping_callbacks_next(make_config):
     assert names.index("SampleFigures") > 2
 
 
-def test_checkpoints_hold_raw_and_ema_weights_and_loading_picks_ema(make_config, tmp_path):
+def test_checkpoints_hold_raw_and_ema_weights_and_loading_picks_ema(
+    make_config, tmp_path, monkeypatch
+):
     cfg = make_config("train", "experiment=toy2d", "max_epochs=2")
     _, trainer = fit(cfg)
     last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
@@ -90,6 +94,19 @@ def test_checkpoints_hold_raw_and_ema_weights_and_loading_picks_ema(make_config,
     raw_model = GenerativeModule.load_from_checkpoint(last, ema=False)
     assert torch.equal(raw_model.state_dict()[key], raw[key])
     assert model_state_dict({"state_dict": raw}, ema=True) is raw  # no EMA: the raw weights
+    assert weights_label({"state_dict": raw}, ema=True) == "raw (no EMA saved)"
+    reads = []  # load_model (flowdiff-sample, flowdiff-eval) reads the file once
+
+    def counted_read(*args, **kwargs):
+        reads.append(args)
+        return read_checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "read_checkpoint", counted_read)
+    for use_ema, weights, expected in ((True, "ema", ema), (False, "raw", raw)):
+        loaded = loading.load_model(last, ema=use_ema)
+        assert loaded.weights == weights
+        assert torch.equal(loaded.model.state_dict()[key], expected[key])
+    assert len(reads) == 2
 
 
 def test_early_stopping_restores_the_best_checkpoint(make_config):

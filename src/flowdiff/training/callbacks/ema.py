@@ -1,11 +1,12 @@
-"""Lightning's EMA of the weights, with the decay warmed up over the first updates."""
+"""An EMA of the weights on Lightning's public ``WeightAveraging``, with the decay warmed up over
+the first updates."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import torch
-from lightning.pytorch.callbacks import EMAWeightAveraging
+from lightning.pytorch.callbacks import WeightAveraging
 from torch import Tensor
 
 
@@ -16,26 +17,77 @@ def warmup_decay(decay: float, num_averaged: Tensor) -> Tensor:
     return torch.clamp((1 + n) / (10 + n), max=decay)
 
 
-class WarmupEMAWeightAveraging(EMAWeightAveraging):
-    """:class:`~lightning.pytorch.callbacks.EMAWeightAveraging` whose decay ramps up to
-    ``decay`` (as diffusers' ``EMAModel`` with warm-up does).
+@dataclass(frozen=True)
+class EMAUpdate:
+    """``avg_fn`` of :class:`torch.optim.swa_utils.AveragedModel`: one EMA update of a parameter.
+
+    Args:
+        decay: the decay (the one the warm-up ends at).
+        warmup: ramp the decay up with :func:`warmup_decay`; ``False`` keeps it constant.
+    """
+
+    decay: float
+    warmup: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.decay <= 1.0:
+            raise ValueError(f"decay={self.decay} must lie in [0, 1].")
+
+    def __call__(self, averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
+        if not self.warmup:
+            return self.decay * averaged + (1 - self.decay) * current
+        rate = warmup_decay(self.decay, num_averaged).to(averaged.device, averaged.dtype)
+        return rate * averaged + (1 - rate) * current
+
+
+class WarmupEMAWeightAveraging(WeightAveraging):
+    """An exponential moving average of the weights whose decay ramps up to ``decay`` (as
+    diffusers' ``EMAModel`` with warm-up does); with ``warmup=False`` it is Lightning's
+    ``EMAWeightAveraging``.
 
     A plain decay of 0.999 still holds ``0.999 ** steps`` of the random initial weights: 19%
     after the 1,650 steps of the default digits run, which took DDIM's conditional accuracy from
     0.98 (raw weights) to 0.71. With the warm-up the same run's EMA matches the raw weights.
 
+    Lightning's :class:`~lightning.pytorch.callbacks.WeightAveraging` does the rest: validation
+    on the average, the average as the checkpoint's ``state_dict`` (raw weights beside it), the
+    average left in the model when training ends.
+
     Args:
         decay: the decay the warm-up ends at.
-        warmup: ramp the decay up; ``False`` is Lightning's constant decay.
-        **kwargs: passed to :class:`~lightning.pytorch.callbacks.EMAWeightAveraging`.
+        warmup: ramp the decay up; ``False`` keeps it constant.
+        update_every_n_steps: update the average after every ``n``-th optimizer step.
+        update_starting_at_step: first optimizer step to update at (``None``: from the start).
+        update_starting_at_epoch: also update at the end of every epoch from this one on.
+        device: where the average lives (``None``: beside the model).
+        use_buffers: average the buffers too; ``False`` copies them.
     """
 
-    def __init__(self, decay: float = 0.999, warmup: bool = True, **kwargs: Any):
-        super().__init__(decay=decay, **kwargs)
-        if warmup:
+    def __init__(
+        self,
+        decay: float = 0.999,
+        warmup: bool = True,
+        update_every_n_steps: int = 1,
+        update_starting_at_step: int | None = None,
+        update_starting_at_epoch: int | None = None,
+        device: torch.device | str | int | None = None,
+        use_buffers: bool = True,
+    ):
+        self.avg_fn = EMAUpdate(decay, warmup)
+        super().__init__(device=device, use_buffers=use_buffers, avg_fn=self.avg_fn)
+        self.update_every_n_steps = update_every_n_steps
+        self.update_starting_at_step = update_starting_at_step
+        self.update_starting_at_epoch = update_starting_at_epoch
 
-            def average(averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
-                rate = warmup_decay(decay, num_averaged).to(averaged.device, averaged.dtype)
-                return rate * averaged + (1 - rate) * current
-
-            self._kwargs["avg_fn"] = average
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        """After every ``update_every_n_steps``-th step from ``update_starting_at_step`` on, and
+        after every epoch from ``update_starting_at_epoch`` on."""
+        if step_idx is not None:
+            started = (
+                self.update_starting_at_step is None or step_idx >= self.update_starting_at_step
+            )
+            due = self.update_every_n_steps > 0 and step_idx % self.update_every_n_steps == 0
+            if started and due:
+                return True
+        start_epoch = self.update_starting_at_epoch
+        return epoch_idx is not None and start_epoch is not None and epoch_idx >= start_epoch

@@ -63,8 +63,9 @@ class NonFiniteGuard(Callback):
         """Whether the loss and every gradient are finite: one host sync, no per-tensor loop."""
         values = [self._loss.float().reshape(-1)] if self._loss is not None else []
         if grads and getattr(trainer.precision_plugin, "scaler", None) is None:
-            # a tensor's norm is finite iff all its entries are (or it overflows: also a stop)
-            values.append(torch.stack(torch._foreach_norm(grads)).float())
+            # a norm is finite iff all the entries are (or it overflows: also a stop); one
+            # foreach kernel per device and dtype
+            values.append(torch.nn.utils.get_total_norm(grads).float().reshape(-1))
         return bool(torch.isfinite(torch.cat(values)).all()) if values else True
 
     def on_before_optimizer_step(self, trainer: Trainer, pl_module: LightningModule, optimizer):

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import torch
 from lightning import Callback, LightningModule, Trainer
-from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
 
 
 class RNGState(Callback):
@@ -42,23 +41,31 @@ class RNGState(Callback):
             self._reseed_for_rank()
 
     def state_dict(self) -> dict[str, Any]:
-        states = _collect_rng_states(include_cuda=torch.cuda.is_available())
+        # The keys and layout of Lightning's seed utilities, so checkpoints written before (and
+        # by Lightning's own loops) read the same way.
+        version, state, gauss = random.getstate()
         # NumPy's state as a tensor: Lightning reads checkpoints with torch's weights-only loader,
         # which accepts tensors and plain containers but not NumPy arrays.
-        kind, keys, position, has_gauss, gauss = states["numpy"]
-        keys = torch.from_numpy(keys.astype(np.int64))
-        states["numpy"] = (kind, keys, position, has_gauss, gauss)
+        kind, keys, position, has_gauss, cached = np.random.get_state()
+        states: dict[str, Any] = {
+            "torch": torch.get_rng_state(),
+            "python": (version, state, gauss),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+        }
+        if torch.cuda.is_available():
+            states["torch.cuda"] = torch.cuda.get_rng_state_all()
         return states
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Applied at once: between restoring callbacks and the first training batch Lightning
         # draws nothing from these generators (its sanity check runs inside isolate_rng).
-        states = dict(state_dict)
-        if "torch.cuda" in states and not torch.cuda.is_available():
-            del states["torch.cuda"]
-        kind, keys, position, has_gauss, gauss = states["numpy"]
-        states["numpy"] = (kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss)
-        _set_rng_states(states)
+        torch.set_rng_state(state_dict["torch"])
+        if "torch.cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["torch.cuda"])
+        kind, keys, position, has_gauss, cached = state_dict["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+        version, state, gauss = state_dict["python"]
+        random.setstate((version, tuple(state), gauss))
         if self.per_rank and self._world_size > 1:
             self._reseed_for_rank()
 

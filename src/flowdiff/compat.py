@@ -1,0 +1,37 @@
+"""The one place flowdiff reads a dependency's private API.
+
+Everything else uses public interfaces. Each function here is pinned by a test in
+``tests/unit/test_compat.py`` that fails, naming the function, on a release that moves or renames
+what it reads; the error raised here says which package version broke it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import version
+
+
+def _private(module: str, name: str, package: str):
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ImportError(
+            f"flowdiff.compat reads {module}.{name}, which {package} {version(package)} no longer "
+            f"has ({error}); update flowdiff or install the {package} release it was tested with."
+        ) from error
+
+
+def torchdiffeq_solvers() -> dict[str, type]:
+    """torchdiffeq's method table, ``{name: solver class}``.
+
+    torchdiffeq has no public list of its methods; ``odeint`` validates ``method`` against this
+    private table, so reading it (rather than copying it) keeps flowdiff's check in step.
+    """
+    return dict(_private("torchdiffeq._impl.odeint", "SOLVERS", "torchdiffeq"))
+
+
+def adaptive_torchdiffeq_methods() -> tuple[str, ...]:
+    """The torchdiffeq methods that choose their own step size (they take tolerances, not a
+    step size): those whose solver derives from torchdiffeq's ``AdaptiveStepsizeODESolver``."""
+    base = _private("torchdiffeq._impl.solvers", "AdaptiveStepsizeODESolver", "torchdiffeq")
+    return tuple(name for name, solver in torchdiffeq_solvers().items() if issubclass(solver, base))
