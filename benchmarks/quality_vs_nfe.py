@@ -70,7 +70,16 @@ ODE_METHODS = {"euler": 1, "midpoint": 2, "rk4": 4}
 ODE_STEPS = (1, 2, 4, 8, 16, 32, 64)
 #: adaptive dopri5 tolerances (atol = rtol); 1e-5 is ODESampler's default
 DOPRI5_TOLERANCES = (1e-3, 1e-5)
-DIFFUSERS_TYPES = ("ddim", "ddpm", "dpmsolver++")
+#: flowdiff's short names, then diffusers schedulers by class name (any DDPM-compatible one)
+DIFFUSERS_TYPES = (
+    "ddim",
+    "ddpm",
+    "dpmsolver++",
+    "UniPCMultistepScheduler",
+    "DPMSolverSinglestepScheduler",
+    "EulerDiscreteScheduler",
+    "HeunDiscreteScheduler",
+)
 DIFFUSERS_STEPS = (5, 10, 20, 50, 100, 250)
 #: fixed-step settings whose nominal NFE exceeds this are skipped
 MAX_NFE = 128

@@ -1,4 +1,5 @@
-"""Adapter over HuggingFace ``diffusers`` schedulers used for inference (DDIM, DDPM, DPM-Solver++).
+"""Adapter over HuggingFace ``diffusers`` schedulers used for inference: DDIM, DDPM, DPM-Solver,
+UniPC, Euler, Heun, ... any scheduler diffusers lists as compatible with ``DDPMScheduler``.
 
 Inference mutates a diffusers scheduler (``set_timesteps``, step counters), so every call builds a
 fresh scheduler from the path's training config; the path's own scheduler is never touched.
@@ -6,9 +7,11 @@ fresh scheduler from the path's training config; the path's own scheduler is nev
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
+import diffusers
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from torch import Tensor
@@ -17,7 +20,7 @@ from flowdiff.model.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 
-#: sampler_type -> (diffusers scheduler class, config it adds to the path's schedule)
+#: short sampler_type names -> (diffusers scheduler class, config it adds to the path's schedule)
 SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
     "ddim": (DDIMScheduler, {}),
     "ddpm": (DDPMScheduler, {}),
@@ -30,15 +33,57 @@ SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
 }
 
 
+@functools.cache
+def compatible_schedulers() -> tuple[str, ...]:
+    """Class names of the diffusers schedulers that can sample a network trained on a
+    ``DDPMScheduler`` noise schedule: those diffusers lists as compatible with it
+    (``DDPMScheduler().compatibles``) whose constructor reads that schedule (``beta_schedule``).
+
+    That leaves out ``EDMEulerScheduler``, which has its own sigma schedule and time convention,
+    and any scheduler whose optional dependency is missing (diffusers then gives a placeholder).
+    """
+    names = [
+        cls.__name__
+        for cls in DDPMScheduler().compatibles
+        if "beta_schedule" in inspect.signature(cls.__init__).parameters
+    ]
+    return tuple(sorted(names))
+
+
+def scheduler_class(sampler_type: str) -> tuple[type, dict[str, Any]]:
+    """The diffusers scheduler class a ``sampler_type`` names, with the config it adds.
+
+    Raises:
+        ValueError: neither a short name of :data:`SCHEDULERS` nor a compatible diffusers
+            scheduler; the message lists both.
+    """
+    if sampler_type in SCHEDULERS:
+        return SCHEDULERS[sampler_type]
+    if sampler_type in compatible_schedulers():
+        return getattr(diffusers, sampler_type), {}
+    raise ValueError(
+        f"model.sampler.sampler_type={sampler_type!r}; choose one of {sorted(SCHEDULERS)} or a "
+        "diffusers scheduler compatible with DDPM training: "
+        f"{', '.join(compatible_schedulers())}."
+    )
+
+
 class DiffusersSampler(Component):
     """Reverse diffusion with a diffusers scheduler built from the path's noise schedule.
 
     Args:
         sampler_type: ``ddim`` (deterministic at ``eta=0``), ``ddpm`` (stochastic),
-            ``dpmsolver++`` or ``dpmsolver`` (multistep, good at 10-25 steps).
-        num_inference_steps: number of denoising steps (one network call each).
+            ``dpmsolver++`` or ``dpmsolver`` (multistep, good at 10-25 steps), or the class name
+            of any diffusers scheduler compatible with DDPM training
+            (:func:`compatible_schedulers`: ``UniPCMultistepScheduler``,
+            ``EulerDiscreteScheduler``, ``HeunDiscreteScheduler``,
+            ``DPMSolverSinglestepScheduler``...).
+        num_inference_steps: number of denoising steps (one network call each; two for Heun
+            and KDPM2 after the first).
         eta: DDIM's noise level: 0 is deterministic DDIM, 1 behaves like DDPM. DDIM only.
         return_trajectory: keep the state after every step.
+        scheduler_options: extra constructor arguments of the scheduler, e.g.
+            ``{"use_karras_sigmas": true}`` or ``{"solver_order": 3}``.
     """
 
     family = "diffusion"
@@ -50,13 +95,12 @@ class DiffusersSampler(Component):
         num_inference_steps: int = 50,
         eta: float = 0.0,
         return_trajectory: bool = False,
+        scheduler_options: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
-        if sampler_type not in SCHEDULERS:
-            raise ValueError(
-                f"model.sampler.sampler_type={sampler_type!r}; choose one of {sorted(SCHEDULERS)}."
-            )
+        self.scheduler_cls, extra = scheduler_class(sampler_type)
+        self.scheduler_extra = {**extra, **(scheduler_options or {})}
         if num_inference_steps < 1:
             raise ValueError(
                 f"model.sampler.num_inference_steps={num_inference_steps} must be at least 1."
@@ -68,8 +112,7 @@ class DiffusersSampler(Component):
 
     def build_scheduler(self, path: ProbabilityPath):
         """A fresh inference scheduler from the path's ``scheduler_config``."""
-        scheduler_cls, extra = SCHEDULERS[self.sampler_type]
-        return scheduler_cls.from_config({**path.scheduler_config, **extra})
+        return self.scheduler_cls.from_config({**path.scheduler_config, **self.scheduler_extra})
 
     def _step_kwargs(self, scheduler, generator: torch.Generator | None) -> dict[str, Any]:
         accepted = inspect.signature(scheduler.step).parameters

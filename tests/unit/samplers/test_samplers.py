@@ -26,7 +26,7 @@ import torch
 
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler, TorchdynSampler, check_compatible
-from flowdiff.samplers.diffusers import SCHEDULERS
+from flowdiff.samplers.diffusers import SCHEDULERS, compatible_schedulers
 
 DT = torch.float64
 
@@ -267,7 +267,12 @@ def _oracle(path: DiffusionPath, timesteps: list[int] | None = None):
         assert t.shape == (x.shape[0],) and t.is_floating_point()
         if timesteps is not None:
             timesteps.append(int(t[0]))
-        abar = abar_all[t.long()][:, None]
+        # Karras-style schedulers (Heun, KDPM2) also ask between the training timesteps
+        low = t.floor().long().clamp(max=len(abar_all) - 1)
+        weight = (t - low)[:, None]
+        abar = (1 - weight) * abar_all[low][:, None] + weight * abar_all[
+            (low + 1).clamp(max=len(abar_all) - 1)
+        ][:, None]
         a, b = abar.sqrt(), (1 - abar).sqrt()
         # In Sigma's eigenbasis C_t is diagonal: a^2 lambda + b^2.
         z = (x - a * DATA_MU) @ _Q
@@ -456,6 +461,41 @@ def test_every_sampler_type_samples_the_data(sampler_type):
     # 5 standard errors of 4000 samples plus the 6% bias allowance of the loosest sampler.
     tol_mean, _ = _monte_carlo_tolerances(DATA_SIGMA, 4000)
     assert torch.all((x.mean(0) - DATA_MU).abs() <= tol_mean + 0.06 * DATA_SIGMA.diagonal().sqrt())
+
+
+def test_diffusers_schedulers_compatible_with_ddpm_training_are_selectable_by_name():
+    names = compatible_schedulers()
+    wanted = {"UniPCMultistepScheduler", "EulerDiscreteScheduler", "HeunDiscreteScheduler"}
+    wanted |= {"DPMSolverMultistepScheduler", "DPMSolverSinglestepScheduler", "DDIMScheduler"}
+    assert wanted <= set(names)
+    assert "EDMEulerScheduler" not in names  # its own sigma schedule and time convention
+    path = _diffusion_path()
+    scheduler = DiffusersSampler("UniPCMultistepScheduler", 10).build_scheduler(path)
+    assert type(scheduler).__name__ == "UniPCMultistepScheduler"
+    assert scheduler.config.beta_schedule == "squaredcos_cap_v2"  # the path's noise schedule
+    options = {"use_karras_sigmas": True}
+    karras = DiffusersSampler("EulerDiscreteScheduler", 10, scheduler_options=options)
+    assert karras.build_scheduler(path).config.use_karras_sigmas
+
+
+@pytest.mark.parametrize("name", ["foo", "EDMEulerScheduler", "UNet2DModel"])
+def test_unknown_or_incompatible_scheduler_lists_the_choices(name):
+    with pytest.raises(ValueError, match=f"sampler_type='{name}'") as info:
+        DiffusersSampler(name)
+    assert "'dpmsolver++'" in str(info.value) and "UniPCMultistepScheduler" in str(info.value)
+
+
+@pytest.mark.parametrize("name", compatible_schedulers())
+def test_every_compatible_diffusers_scheduler_samples_the_data(name):
+    path = DiffusionPath(beta_schedule="squaredcos_cap_v2")  # flowdiff's default spacing
+    sampler = DiffusersSampler(sampler_type=name, num_inference_steps=25)
+    out = sampler.sample(_oracle(path), path, _noise(4000), torch.Generator().manual_seed(0))
+    sd = DATA_SIGMA.diagonal().sqrt()
+    tol_mean, _ = _monte_carlo_tolerances(DATA_SIGMA, 4000)
+    assert torch.all((out.x.mean(0) - DATA_MU).abs() <= tol_mean + 0.06 * sd)
+    # the spread too: a sampler reading the schedule wrongly lands far off (EDM's: 60% off)
+    assert torch.all((out.x.std(0) / sd - 1).abs() < 0.15), out.x.std(0) / sd
+    assert out.nfe >= 25
 
 
 @pytest.mark.parametrize("sampler_type", ["ddim", "ddpm", "dpmsolver++"])
