@@ -20,7 +20,8 @@ class Component(HyperparametersMixin):
     """
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A recorded argument as plain Python: OmegaConf nodes resolved, tuples as lists."""
     if isinstance(value, (DictConfig, ListConfig)):
         return OmegaConf.to_container(value, resolve=True)
     if isinstance(value, tuple):
@@ -39,5 +40,5 @@ def describe(obj: HyperparametersMixin) -> dict[str, Any]:
     """
     cls = type(obj)
     config = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
-    config.update({key: _plain(value) for key, value in obj.hparams.items()})
+    config.update({key: plain(value) for key, value in obj.hparams.items()})
     return config

@@ -15,6 +15,7 @@ from flowdiff.checkpoints.reading import RECORD_FORMAT, read_checkpoint
 from flowdiff.checkpoints.weights import model_state_dict
 from flowdiff.model.components import describe
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
+from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.normalizer import NormalizationSource, Normalizer
 from flowdiff.optim import fused_where_possible, lr_scheduler_config
 from flowdiff.paths.base import PathSample, ProbabilityPath
@@ -44,9 +45,11 @@ def logger_writes_this_step(trainer: Trainer) -> bool:
     return every > 0 and ((trainer.global_step + 1) % every == 0 or trainer.should_stop)
 
 
-class GenerativeModule(LightningModule):
+class GenerativeModule(LightningModule, PretrainedMixin):
     """Trains ``network`` on ``path`` and samples with ``sampler``; the step never branches on
-    the method.
+    the method. ``save_pretrained(folder)`` / ``from_pretrained(folder)`` write and read it as a
+    Hugging Face model folder (safetensors weights and a JSON config; see
+    :mod:`flowdiff.model.hub`).
 
     Args:
         network: ``forward(x_t, t, cond=None)`` returning a tensor like ``x_t``.
