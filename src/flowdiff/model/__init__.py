@@ -1,9 +1,9 @@
 """What a checkpoint holds: the :class:`GenerativeModule` (network + path + sampler), its
 classifier-free guidance and the data normaliser it undoes when sampling; and its Hugging Face
-forms (``save_pretrained``/``from_pretrained``, :func:`to_diffusers_pipeline`)."""
+forms (``save_pretrained``/``from_pretrained``; ``diffusers_export.to_diffusers_pipeline``, not
+imported here: the paths import :mod:`flowdiff.model.components`)."""
 
-from flowdiff.model.diffusers_export import to_diffusers_pipeline
 from flowdiff.model.module import GenerativeModule
 from flowdiff.model.normalizer import NormalizationSource, Normalizer
 
-__all__ = ["GenerativeModule", "NormalizationSource", "Normalizer", "to_diffusers_pipeline"]
+__all__ = ["GenerativeModule", "NormalizationSource", "Normalizer"]
