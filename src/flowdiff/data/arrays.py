@@ -1,4 +1,5 @@
-"""Any vector or tensor problem from one ``.npz`` or ``.pt`` file of arrays ``x`` and ``cond``.
+"""Any vector or tensor problem from one ``.npz`` or ``.pt`` file of arrays ``x`` and ``cond``
+(or from tensors in memory, as :class:`flowdiff.sbi.PosteriorEstimator` passes them).
 
 For example simulation-based inference: simulator parameters ``x`` ``(N, dim_obs[, ch_obs])``
 given observations ``cond`` ``(N, dim_cond[, ch_cond])``, in the ``(batch, dim, channels)``
@@ -61,7 +62,8 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
 
 
 class ArraysDataModule(InMemoryDataModule):
-    """Samples ``x`` and optional conditions ``cond`` from one file, kept in memory.
+    """Samples ``x`` and optional conditions ``cond`` from one file, or from tensors already in
+    memory, kept in memory.
 
     Integer ``cond`` ``(N,)`` are class labels (set ``num_classes``); float ``cond`` are vectors
     (set ``cond_shape``), standardised with the training split's statistics by default.
@@ -70,32 +72,54 @@ class ArraysDataModule(InMemoryDataModule):
         file: ``.npz`` (``np.savez``) or ``.pt`` (``torch.save`` of a dict) file.
         x_key: key of the samples.
         cond_key: key of the conditions, or ``None``.
+        x: samples ``(N, *shape)`` in memory, used instead of ``file`` (the Python API's path:
+            nothing is written to disk).
+        cond: their conditions ``(N, ...)`` when ``x`` is given, or ``None``.
         **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule` (``shape`` required).
     """
 
     def __init__(
-        self, file: str | None = None, x_key: str = "x", cond_key: str | None = "cond", **kwargs
+        self,
+        file: str | None = None,
+        x_key: str = "x",
+        cond_key: str | None = "cond",
+        x: Tensor | None = None,
+        cond: Tensor | None = None,
+        **kwargs,
     ):
         kwargs.setdefault("cond_normalization", "standard")
         super().__init__(**kwargs)
+        if x is not None and file is not None:
+            raise ValueError(f"Give either file={file!r} or tensors x=..., not both.")
+        if x is None and cond is not None:
+            raise ValueError("cond=... was given without x=...; give both tensors.")
         self.file, self.x_key, self.cond_key = file, x_key, cond_key
+        self.tensors = None if x is None else (x, cond)
 
     def source(self) -> str:
-        return f"{type(self).__name__} ({self.file})"
+        where = "tensors in memory" if self.tensors is not None else self.file
+        return f"{type(self).__name__} ({where})"
+
+    def _read(self) -> tuple[Tensor, Tensor | None]:
+        if self.tensors is not None:
+            return torch.as_tensor(self.tensors[0]), self.tensors[1]
+        arrays = read_arrays(self.file, [self.x_key, self.cond_key])
+        return arrays[self.x_key], arrays.get(self.cond_key)
 
     def load(self) -> tuple[Tensor, Tensor | None]:
-        arrays = read_arrays(self.file, [self.x_key, self.cond_key])
-        x = arrays[self.x_key].float()
-        cond = arrays.get(self.cond_key)
+        x, cond = self._read()
+        x = x.float()
+        cond = None if cond is None else torch.as_tensor(cond)
+        where, cond_name = self.source(), repr(self.cond_key)
         if cond is not None and not cond.is_floating_point() and not self.num_classes:
             raise ValueError(
-                f"{self.file}: {self.cond_key!r} holds integers; set data.num_classes for class "
+                f"{where}: {cond_name} holds integers; set data.num_classes for class "
                 "labels, or store float vectors."
             )
         if cond is not None and cond.is_floating_point():
             cond = cond.float()
         if cond is not None and not torch.isfinite(cond.float()).all():
-            raise ValueError(f"{self.file}: {self.cond_key!r} has inf/NaN values; clean them.")
+            raise ValueError(f"{where}: {cond_name} has inf/NaN values; clean them.")
         if not torch.isfinite(x).all():
-            raise ValueError(f"{self.file}: {self.x_key!r} has inf/NaN values; clean them.")
+            raise ValueError(f"{where}: {self.x_key!r} has inf/NaN values; clean them.")
         return x, cond

@@ -13,6 +13,7 @@ from lightning import LightningDataModule
 from torch import Tensor
 
 from flowdiff.checkpoints.loading import build_datamodule, load_model
+from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.reference import Reference, generation_conditions, reference_from
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.inference.job import draw, generate_kwargs
@@ -20,6 +21,7 @@ from flowdiff.metrics.likelihood import bits_per_dim, log_likelihood
 from flowdiff.model.components import describe
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers.base import Sampler
+from flowdiff.sbi.diagnostics import Calibration
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Evaluation:
         seconds: wall time of sampling.
         samples: the generated samples ``(N, *data_shape)`` in data units.
         cond: the conditions they were drawn with.
+        calibration: SBC and coverage on held-out pairs, for conditional vector models
+            (posteriors); its numbers are in ``metrics`` too (``sbc_min_p``, ``coverage_p``...).
     """
 
     metrics: dict[str, float]
@@ -44,6 +48,7 @@ class Evaluation:
     seconds: float
     samples: Tensor
     cond: Tensor | None
+    calibration: Calibration | None = None
 
 
 def sample_and_score(
@@ -93,6 +98,7 @@ def evaluate(
     nll_options: dict[str, Any] | None = None,
     metric_options: MetricOptions | None = None,
     guidance_scale: float | None = None,
+    calibration: CalibrationOptions | None = None,
 ) -> Evaluation:
     """Sample a model and compare the samples with its held-out data.
 
@@ -108,6 +114,8 @@ def evaluate(
         nll_options: keyword arguments of :func:`flowdiff.metrics.log_likelihood`.
         metric_options: sizes and seeds of the metrics.
         guidance_scale: classifier-free guidance, where the model's ``generate`` takes it.
+        calibration: sizes of the SBC and coverage checks run for conditional vector models
+            (``CalibrationOptions(enabled=False)``: none).
 
     Returns:
         An :class:`Evaluation` with ``metrics`` and the real-vs-real ``floor``.
@@ -127,4 +135,7 @@ def evaluate(
     result.metrics.update(
         likelihood_metrics(model, reference, nll_samples, seed=seed, **(nll_options or {}))
     )
+    result.calibration = calibrate(model, reference, calibration)
+    if result.calibration is not None:
+        result.metrics.update(result.calibration.metrics())
     return result

@@ -17,6 +17,7 @@ from flowdiff.plotting import (
     curves_figure,
     density_figure,
     histogram_figure,
+    pairplot_figure,
     read_scalars,
     save_figure,
     sweep_figure,
@@ -24,7 +25,7 @@ from flowdiff.plotting import (
 )
 
 #: Figures logged to the run's TensorBoard as ``eval/<name>``.
-KEY_FIGURES = ("samples", "histograms", "density", "sweep")
+KEY_FIGURES = ("samples", "histograms", "density", "sweep", "corner", "sbc", "coverage")
 
 
 def _trajectories(model: GenerativeModule, evaluation: Evaluation, count: int = 300) -> Figure:
@@ -44,8 +45,9 @@ def run_figures(
     sweep_rows: list[dict[str, Any]],
     floor: dict[str, float],
 ) -> dict[str, Figure]:
-    """Samples next to real data, per-feature/channel histograms, for 2-D data the density
-    and trajectories, the run's loss/LR curves, and quality against NFE for a sweep."""
+    """Samples next to real data, per-feature/channel histograms, for vectors a corner plot,
+    for 2-D data the density and trajectories, for posteriors SBC and coverage, the run's
+    loss/LR curves, and quality against NFE for a sweep."""
     x, real = evaluation.samples, reference.val_x
     grid_cond = evaluation.cond if reference.has_labels else None
     figures = {
@@ -54,6 +56,11 @@ def run_figures(
         ),
         "histograms": histogram_figure(x, real),
     }
+    if x.dim() == 2 and x.shape[1] >= 2:
+        figures["corner"] = pairplot_figure({"generated": x}, reference=real)
+    if evaluation.calibration is not None:
+        figures["sbc"] = evaluation.calibration.sbc_figure()
+        figures["coverage"] = evaluation.calibration.coverage_figure()
     if x.dim() == 2 and x.shape[1] == 2:
         figures["density"] = density_figure(x, real)
         figures["trajectories"] = _trajectories(model, evaluation)

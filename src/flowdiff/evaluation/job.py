@@ -12,6 +12,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from flowdiff.checkpoints.loading import build_datamodule, load_model, run_folder
 from flowdiff.evaluation.api import Evaluation, likelihood_metrics, sample_and_score
+from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.figures import run_figures, write_figures
 from flowdiff.evaluation.reference import reference_from
 from flowdiff.evaluation.report import columns_of, write_json, write_table
@@ -104,6 +105,9 @@ def score_checkpoint(cfg: DictConfig, ckpt: Path, name: str) -> RunResult:
     nll = {}
     if cfg.nll.enabled:
         nll = likelihood_metrics(model, reference, cfg.nll.num_samples, **cfg.nll.options)
+    main.calibration = calibrate(model, reference, CalibrationOptions(**cfg.get("calibration", {})))
+    if main.calibration is not None:
+        nll.update(main.calibration.metrics())
     common = {"run": name, "family": model.path.family, "network": type(model.network).__name__}
     common["weights"] = loaded.weights
     if options:

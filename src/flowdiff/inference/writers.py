@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from flowdiff.plotting import comparison_figure, save_figure, save_images, trajectory_figure
+from flowdiff.plotting import (
+    comparison_figure,
+    pairplot_figure,
+    save_figure,
+    save_images,
+    trajectory_figure,
+)
 
 
 def write_arrays(folder: Path, arrays: dict[str, Tensor | None], h5: bool) -> list[str]:
@@ -39,11 +45,16 @@ def write_figures(
     trajectory: Tensor | None,
     per_sample: bool,
 ) -> list[str]:
-    """``samples.png`` (grid, scatter or histograms, next to ``real`` when given), one PNG per
-    image under ``images/`` when ``per_sample``, and ``trajectories.png`` for 2-D data."""
+    """``samples.png`` (grid, scatter or histograms, next to ``real`` when given), for vectors
+    ``corner.png`` (a corner plot, over ``real`` when given), one PNG per image under
+    ``images/`` when ``per_sample``, and ``trajectories.png`` for 2-D data."""
     grid_cond = cond if cond is not None and cond.dim() == 1 else None
     save_figure(comparison_figure(samples, real, grid_cond), folder / "samples.png")
     written = ["samples.png"]
+    if samples.dim() == 2 and samples.shape[1] >= 2:
+        figure = pairplot_figure({"generated": samples}, reference=real)
+        save_figure(figure, folder / "corner.png")
+        written.append("corner.png")
     if per_sample and samples.dim() == 4:
         save_images(samples, folder / "images")
         written.append("images/")

@@ -64,7 +64,8 @@ def log_likelihood(
     Args:
         model: a GenerativeModule with a flow-matching path.
         x: data ``(N, *data_shape)`` in the data's own units.
-        cond: conditions, one per sample, or ``None``.
+        cond: conditions, one per sample, in the data's own units (float ones are normalised
+            here, as :meth:`GenerativeModule.generate` does), or ``None``.
         exact: exact divergence or Hutchinson's estimator; by default exact when the data has
             at most :data:`EXACT_MAX_DIM` dimensions.
         method: a torchdiffeq method; adaptive ones (``dopri5``) use ``atol``/``rtol``,
@@ -96,7 +97,7 @@ def log_likelihood(
         torch.manual_seed(seed)
         for start in range(0, len(x), batch_size):
             part = slice(start, start + batch_size)
-            chunk_cond = None if cond is None else cond[part].to(model.device)
+            chunk_cond = None if cond is None else model.normalize_cond(cond[part].to(model.device))
             chunk = x[part].to(model.device)
             parts.append(_batch_log_likelihood(model, chunk, chunk_cond, exact, options))
     return torch.cat(parts)

@@ -29,6 +29,10 @@ class SinusoidalTimeEmbedding(nn.Module):
 
     def forward(self, t: Tensor) -> Tensor:
         """Map times ``(B,)`` to embeddings ``(B, dim)``."""
+        if t.dim() == 1 and t.shape[0] > 1 and t.stride(0) == 0:
+            # One time for the whole batch (samplers expand a scalar t): embed it once. The
+            # stride says so without reading t, so nothing waits on the device.
+            return self.forward(t[:1]).expand(t.shape[0], -1)
         args = t.float()[:, None] * self.freqs[None]
         features = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
         return self.mlp(features.to(self.mlp[0].weight.dtype))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
@@ -39,15 +40,23 @@ def order_callbacks(callbacks: list[Callback]) -> list[Callback]:
     return sorted(callbacks, key=_hook_order)
 
 
-def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.Trainer]:
+def build(
+    cfg: DictConfig, datamodule: L.LightningDataModule | None = None, **parts: Any
+) -> tuple[L.LightningDataModule, GenerativeModule, L.Trainer]:
     """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``.
 
     The trainer's precision and synchronised batch norm fall back to what the machine supports
     (see :func:`flowdiff.config.hardware.fit_to_hardware`). Without a progress-bar callback
     (``callbacks.progress_bar=null``) the run has no bar, rather than Lightning's default one.
+
+    Args:
+        cfg: a composed training config.
+        datamodule: used instead of instantiating ``cfg.data`` (e.g. data already in memory).
+        **parts: objects used instead of the model's configured ones (``network=``,
+            ``path=``, ``sampler=``).
     """
-    datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model)
+    datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
+    model = instantiate(cfg.model, **parts)
     callbacks = order_callbacks(
         [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     )
@@ -68,25 +77,38 @@ def build(cfg: DictConfig) -> tuple[L.LightningDataModule, GenerativeModule, L.T
     return datamodule, model, trainer
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Seed, build and fit; resume from ``cfg.ckpt_path`` when set (``last``: the run folder's
-    latest checkpoint). A run that fails before its first training step leaves no run folder
-    behind (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`).
+def fit(
+    cfg: DictConfig, datamodule: L.LightningDataModule | None = None, **parts: Any
+) -> tuple[GenerativeModule, L.Trainer]:
+    """Seed, build (see :func:`build` for ``datamodule`` and ``parts``) and fit; resume from
+    ``cfg.ckpt_path`` when set (``last``: the run folder's latest checkpoint). A run that fails
+    before its first training step leaves no run folder behind
+    (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`).
 
     Returns:
-        The trainer's final callback metrics (e.g. ``val/loss``) as floats.
+        The trained module (the weights early stopping or EMA left in it) and its trainer.
     """
     trainer = None
     try:
         preflight(cfg)
         L.seed_everything(cfg.seed, workers=True)
-        datamodule, model, trainer = build(cfg)
+        datamodule, model, trainer = build(cfg, datamodule, **parts)
         check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     except BaseException:
         if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
             _discard_failed_start()
         raise
+    return model, trainer
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """What ``flowdiff-train`` runs: :func:`fit` the config's data and model.
+
+    Returns:
+        The trainer's final callback metrics (e.g. ``val/loss``) as floats.
+    """
+    _, trainer = fit(cfg)
     return {key: float(value) for key, value in trainer.callback_metrics.items()}
 
 
