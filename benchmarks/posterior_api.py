@@ -1,0 +1,238 @@
+"""The posterior API (``flowdiff.sbi.PosteriorEstimator``) against the command-line route.
+
+For the tasks of ``benchmarks/sbi_compare.py`` (10-D linear-Gaussian, 3-parameter squares) and
+each budget, one training set is simulated; the API fits it from memory with sbi_compare's
+per-budget settings, and the command-line route (``flowdiff-train`` run in-process:
+``compose_config`` + ``flowdiff.training.fit``) trains on the same pairs written as ``.npz`` with
+the API's overrides. Reported: whether the two give the same weights and draws, C2ST against
+exact posterior samples (10 observations), and both wall times. Then, for a 2-parameter
+linear-Gaussian task, the time to draw 10,000 samples for each of 10 observations at several
+solver steps (with C2ST), and SBC/coverage of the exact, a fitted and an over-confident posterior.
+
+    python benchmarks/posterior_api.py                 # ~30 min on one shared core
+    python benchmarks/posterior_api.py --tiny --output /tmp/bench.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from flowdiff.config import compose_config
+from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
+from flowdiff.metrics.c2st import c2st
+from flowdiff.sbi import PosteriorEstimator, calibration, calibration_from_samples
+from flowdiff.training import fit
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import REPO, command_line, machine, now, write_section
+from sbi_compare import flowdiff_settings, make_task
+
+SECTION = "posterior_api"
+
+
+def options_for(budget: int, tiny: bool) -> dict:
+    """sbi_compare's settings for a budget, as PosteriorEstimator options (epochs from steps)."""
+    s = flowdiff_settings(budget)
+    steps_per_epoch = max(1, int(budget * 0.9) // s["batch"])
+    epochs = 1 if tiny else max(1, round(s["steps"] / steps_per_epoch))
+    return dict(
+        batch_size=s["batch"],
+        max_epochs=epochs,
+        hidden=s["hidden"],
+        depth=s["depth"],
+        dropout=s["dropout"],
+        base_lr=s["lr"],
+        seed=0,
+        progress=False,
+    )
+
+
+def draws(model_or_posterior, observations, count) -> np.ndarray:
+    generator = torch.Generator().manual_seed(0)
+    x_o = torch.as_tensor(np.asarray(observations), dtype=torch.float32)
+    return model_or_posterior.sample((count,), x=x_o, generator=generator).double().numpy()
+
+
+def compare_routes(task, budget, observations, exact, args) -> dict:
+    theta, x = task.simulator.simulate(budget, np.random.default_rng(0))
+    theta, x = theta.astype(np.float32), x.astype(np.float32)
+    estimator = PosteriorEstimator(overrides=["trainer=cpu"], **options_for(budget, args.tiny))
+    start = time.perf_counter()
+    posterior = estimator.fit(theta, x)
+    api_seconds = time.perf_counter() - start
+    pairs = args.work / f"{task.name}_{budget}.npz"
+    pairs.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(pairs, x=theta, cond=x)
+    run = args.work / f"{task.name}_{budget}_cli"
+    start = time.perf_counter()
+    cfg = compose_config("train", [*estimator.overrides, f"data.file={pairs}"], output_dir=run)
+    model, _ = fit(cfg)
+    cli_seconds = time.perf_counter() - start
+    same = all(
+        torch.equal(value, posterior.model.state_dict()[key])
+        for key, value in model.state_dict().items()
+    )
+    api_draws = draws(posterior, observations, args.samples)
+    scores = [c2st(e, api_draws[:, i], folds=args.folds) for i, e in enumerate(exact)]
+    return dict(
+        task=task.name,
+        budget=budget,
+        same=same,
+        c2st=float(np.mean(scores)),
+        c2st_max=float(np.max(scores)),
+        api_s=api_seconds,
+        cli_s=cli_seconds,
+        epochs=posterior.epoch,
+        steps=posterior.global_step,
+    )
+
+
+def sampling_speed(args) -> tuple[list[dict], list[dict], dict]:
+    """2-parameter linear-Gaussian: draw time and C2ST per solver steps; calibration rows."""
+    simulator = LinearGaussian.random(dim_theta=2, dim_x=2, seed=0)
+    theta, x = simulator.simulate(args.speed_budget, np.random.default_rng(0))
+    options = options_for(args.speed_budget, args.tiny)
+    posterior = PosteriorEstimator(overrides=["trainer=cpu"], **options).fit(theta, x)
+    rng = np.random.default_rng(1)
+    _, observations = simulator.simulate(10, rng)
+    exact = [rng.multivariate_normal(*simulator.posterior(x_o), 1000) for x_o in observations]
+    rows = []
+    x_o = torch.as_tensor(observations, dtype=torch.float32)
+    for steps in args.steps:
+        start = time.perf_counter()
+        drawn = posterior.sample((args.draws,), x=x_o, steps=steps)
+        seconds = time.perf_counter() - start
+        scores = [
+            c2st(e, drawn[:1000, i].double().numpy(), folds=args.folds) for i, e in enumerate(exact)
+        ]
+        rows.append(dict(steps=steps, nfe=2 * steps, seconds=seconds, c2st=float(np.mean(scores))))
+    theta_test, x_test = simulator.simulate(args.pairs, np.random.default_rng(2))
+    checks = []
+    exact_draws = np.stack(
+        [rng.multivariate_normal(*simulator.posterior(x_i), 100) for x_i in x_test], axis=1
+    )
+    checks.append(("exact posterior", calibration_from_samples(theta_test, exact_draws)))
+    checks.append(("fitted (API)", calibration(posterior, theta_test, x_test, num_samples=100)))
+    fitted = posterior.sample((100,), x=x_test, generator=torch.Generator().manual_seed(3))
+    narrow = fitted.mean(0) + 0.5 * (fitted - fitted.mean(0))
+    checks.append(
+        (
+            "fitted, draws pulled halfway to their mean",
+            calibration_from_samples(theta_test, narrow.double().numpy()),
+        )
+    )
+    mean = exact_draws.mean(0)
+    checks.append(
+        (
+            "exact, std x 0.7",
+            calibration_from_samples(theta_test, mean + 0.7 * (exact_draws - mean)),
+        )
+    )
+    calibration_rows = [dict(name=name, **report.metrics()) for name, report in checks]
+    return rows, calibration_rows, options
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["linear_gaussian", "squares"])
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--samples", type=int, default=1000, help="posterior draws for C2ST")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--speed-budget", type=int, default=1_000)
+    parser.add_argument("--draws", type=int, default=10_000, help="per observation (speed)")
+    parser.add_argument("--steps", type=int, nargs="+", default=[20, 10, 5])
+    parser.add_argument("--pairs", type=int, default=500, help="held-out pairs for SBC")
+    parser.add_argument("--work", type=Path, default=REPO / "outputs" / "bench_posterior_api")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    if args.tiny:
+        args.budgets, args.samples, args.folds, args.draws = [300], 100, 2, 200
+        args.speed_budget, args.pairs = 300, 50
+    routes = []
+    for budget in args.budgets:
+        for name in args.tasks:
+            task = make_task(name)
+            rng = np.random.default_rng(1)
+            _, observations = task.simulator.simulate(10, rng)
+            exact = [task.exact(x_o, args.samples, rng) for x_o in observations]
+            routes.append(compare_routes(task, budget, observations, exact, args))
+            print(routes[-1], flush=True)
+    speed, checks, options = sampling_speed(args)
+    body = report(args, routes, speed, checks, options)
+    write_section(args.output, SECTION, body)
+    print(body)
+
+
+def report(args, routes, speed, checks, options) -> str:
+    route_rows = [
+        f"| {r['task']} | {r['budget']:,} | {r['epochs']} / {r['steps']:,} | "
+        f"{'yes' if r['same'] else 'NO'} | {r['c2st']:.3f} | {r['c2st_max']:.3f} | "
+        f"{r['api_s']:.1f} | {r['cli_s']:.1f} | {100 * (r['api_s'] / r['cli_s'] - 1):+.1f}% |"
+        for r in routes
+    ]
+    speed_rows = [
+        f"| {r['steps']} | {r['nfe']} | {r['seconds']:.1f} | {r['c2st']:.3f} |" for r in speed
+    ]
+    check_rows = [
+        f"| {c['name']} | {c['sbc_min_p']:.3g} | {'pass' if c['sbc_pass'] else 'FLAGGED'} | "
+        f"{c['coverage_p']:.3g} | {c['coverage_max_gap']:.3f} | "
+        f"{'pass' if c['coverage_pass'] else 'FLAGGED'} |"
+        for c in checks
+    ]
+    return "\n".join(
+        [
+            "## Posterior API against the command-line route",
+            "",
+            "Generated by `benchmarks/posterior_api.py`; rerunning it replaces this section.",
+            "",
+            f"- Date: {now()}; machine: {machine()}. Run pinned to one core (`taskset -c 1`, "
+            f"{args.threads} torch thread) of a 2-core machine shared with other developers' jobs: "
+            "wall times carry their noise.",
+            f"- Command: `{command_line()}`",
+            "- API: `PosteriorEstimator(**options).fit(theta, x)` with sbi_compare's per-budget "
+            "settings (batch, hidden, depth, dropout, lr, epochs from its step counts) and the "
+            "API's defaults (early stopping on a 10% validation split, restore-best, no figures or "
+            "logger). CLI route: `flowdiff-train` in-process (`compose_config('train', "
+            "estimator.overrides + ['data.file=pairs.npz'])` + `flowdiff.training.fit`), same "
+            "seed. "
+            f"C2ST ({args.folds}-fold) of {args.samples} draws against as many exact posterior "
+            "samples, mean and max over 10 observations; the draws come from the API's posterior "
+            "(the routes' weights are compared tensor by tensor).",
+            "",
+            "| task | simulations | epochs / steps | same weights | C2ST mean | C2ST max | API s | "
+            "CLI s | API over CLI |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+            *route_rows,
+            "",
+            f"Sampling: 2-parameter linear-Gaussian (`LinearGaussian.random(2, 2, seed=0)`), "
+            f"{args.speed_budget:,} simulations, options {options}; {args.draws:,} draws for each "
+            f"of 10 observations in one call (`posterior.sample(({args.draws},), x=x_o, "
+            "steps=k)`, midpoint solver), C2ST on 1,000 of them per observation:",
+            "",
+            "| steps | NFE | seconds | C2ST mean |",
+            "|---:|---:|---:|---:|",
+            *speed_rows,
+            "",
+            f"Calibration on {args.pairs} held-out simulations of that task, 100 draws each "
+            "(`flowdiff.sbi.calibration`; tests at level 0.01, SBC Bonferroni over parameters):",
+            "",
+            "| posterior | SBC min p | SBC | coverage p | coverage max gap | coverage |",
+            "|---|---:|---|---:|---:|---|",
+            *check_rows,
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
