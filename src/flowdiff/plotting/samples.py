@@ -24,19 +24,33 @@ def image_grid(images: Tensor, ncols: int | None = None) -> np.ndarray:
     return grid[0] if channels == 1 else np.moveaxis(grid[:3], 0, -1)
 
 
+#: Images shown in one grid: beyond about 10 x 10, an 8 x 8 digit is a few pixels on screen.
+MAX_GRID_IMAGES = 100
+
+
 def _panels(generated: Tensor, real: Tensor | None) -> list[tuple[Tensor, str]]:
     return [(generated, "generated")] + ([] if real is None else [(real, "real")])
+
+
+def grid_columns(count: int, labelled: bool) -> int:
+    """Columns of a grid of ``count`` images: 10 for class labels (they cycle 0..9, so each
+    column is one class) when that stays about square, else ``ceil(sqrt(count))``."""
+    square = math.ceil(math.sqrt(count))
+    return 10 if labelled and 5 <= square <= 20 else square
 
 
 def _images(fig: Figure, generated: Tensor, real: Tensor | None, cond: Tensor | None) -> None:
     panels = _panels(generated, real)
     reference = generated if real is None else real  # shown in the real data's grey range
     low, high = float(reference.min()), float(reference.max())
-    ncols = 10 if cond is not None and cond.dim() == 1 else None
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (data, title) in zip(axes, panels, strict=True):
-        ax.imshow(image_grid(data, ncols), cmap="gray", vmin=low, vmax=high)
-        ax.set_title(title)
+        shown = data[:MAX_GRID_IMAGES]
+        ncols = grid_columns(len(shown), cond is not None and cond.dim() == 1)
+        ax.imshow(image_grid(shown, ncols), cmap="gray", vmin=low, vmax=high)
+        ax.set_title(
+            title if len(shown) == len(data) else f"{title} (first {len(shown)} of {len(data)})"
+        )
         ax.axis("off")
 
 
@@ -70,8 +84,9 @@ def _histograms(fig: Figure, generated: Tensor, real: Tensor | None, max_feature
 def comparison_figure(
     generated: Tensor, real: Tensor | None = None, cond: Tensor | None = None
 ) -> Figure:
-    """Generated samples, next to real ones when given: image grids for ``(B, C, H, W)``, a
-    scatter plot for ``(B, 2)``, per-feature histograms otherwise."""
+    """Generated samples, next to real ones when given: image grids for ``(B, C, H, W)`` (the
+    first :data:`MAX_GRID_IMAGES`, about square), a scatter plot for ``(B, 2)``, per-feature
+    histograms otherwise."""
     width = 5 if real is None else 10
     if generated.dim() == 4:
         fig = Figure(figsize=(width, 5.4))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import matplotlib.image
+import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from flowdiff.plotting import (
+    comparison_figure,
     curves_figure,
     density_figure,
     histogram_figure,
@@ -82,3 +85,23 @@ def test_sweep_figure_lines_floor_and_log_scale():
     assert [line.get_label() for line in w2_ax.lines] == ["euler", "real vs real"]
     rows.append({"run": "a", "kind": "rk4", "nfe": 16, "w2": 500.0, "mmd": 0.0})
     assert sweep_figure(rows, ["w2"]).axes[0].get_yscale() == "log"  # values span decades
+
+
+@pytest.mark.parametrize("count", [1, 7, 64, 1797])
+@pytest.mark.parametrize("labelled", [False, True])
+def test_sample_grid_is_capped_and_about_square_for_any_count(count, labelled, tmp_path):
+    from flowdiff.inference.writers import write_figures
+    from flowdiff.plotting.samples import MAX_GRID_IMAGES
+
+    images = torch.rand(count, 1, 8, 8)
+    cond = torch.arange(count) % 10 if labelled else None
+    fig = comparison_figure(images, images, cond)
+    for ax in fig.axes:
+        height, width = ax.images[0].get_array().shape
+        shown = min(count, MAX_GRID_IMAGES)
+        assert 0.4 <= height / width <= 1.5, (height, width)  # not a 10 x 180 strip
+        assert (height // 9) * (width // 9) >= shown  # every shown image has a cell
+        assert ("of 1797" in ax.get_title()) == (count > MAX_GRID_IMAGES)
+    write_figures(tmp_path, images, cond, None, None, per_sample=False)
+    png = matplotlib.image.imread(tmp_path / "samples.png")
+    assert 0.5 <= png.shape[0] / png.shape[1] <= 2
