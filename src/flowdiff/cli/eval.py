@@ -21,12 +21,11 @@ def _main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     with user_errors():
         from flowdiff.evaluation.job import evaluate_checkpoints
+        from flowdiff.evaluation.report import print_tables
 
         folder = evaluate_checkpoints(cfg)
     print(f"Evaluation written to {folder}/")
-    for table in ("comparison.md", "metrics.md", "sweep.md"):
-        if (folder / table).is_file():
-            print(f"\n{table}\n{(folder / table).read_text()}")
+    print_tables(folder)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Tables of evaluation results as Markdown and CSV, and records as JSON."""
+"""Tables of evaluation results as Markdown and CSV files, as Rich tables for the terminal, and
+records as JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+#: the tables ``flowdiff-eval`` writes, in the order the terminal shows them
+TABLES = ("comparison", "metrics", "sweep")
 
 
 def _cell(value: Any) -> str:
@@ -43,3 +50,50 @@ def write_table(folder: Path, name: str, rows: Sequence[dict[str, Any]], columns
 def write_json(path: Path, record: dict[str, Any]) -> None:
     """``record`` as indented JSON (non-JSON values as strings)."""
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _console_cell(text: str) -> str:
+    """A CSV cell as the Markdown table shows it (numbers to 4 significant digits)."""
+    try:
+        return _cell(float(text)) if text and not text.isdigit() else text
+    except ValueError:
+        return text
+
+
+def rich_table(file: Path) -> Table:
+    """The table of a ``<name>.csv`` written by :func:`write_table`, titled with its Markdown
+    twin's name; numeric columns right-aligned."""
+    with open(file, newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [[_console_cell(row[c] or "") for c in reader.fieldnames or []] for row in reader]
+        columns = list(reader.fieldnames or [])
+    table = Table(title=file.with_suffix(".md").name, title_justify="left")
+    for i, column in enumerate(columns):
+        numeric = all(_is_number(row[i]) for row in rows if row[i])
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def print_tables(folder: Path, console: Console | None = None) -> None:
+    """Print the evaluation tables under ``folder`` as Rich tables. Output that is not a
+    terminal (a pipe, a log file) is made wide enough that no cell wraps."""
+    console = console or Console()
+    for name in TABLES:
+        file = folder / f"{name}.csv"
+        if not file.is_file():
+            continue
+        table = rich_table(file)
+        if not console.is_terminal:
+            wide = console.options.update_width(10_000)
+            console.width = max(console.width, console.measure(table, options=wide).maximum)
+        console.print(table)

@@ -11,6 +11,8 @@ import math
 
 import torch
 from flow_matching.solver import ODESolver
+from rich.console import Console
+from rich.progress import Progress
 from torch import Tensor
 
 from flowdiff.samplers.ode import ADAPTIVE_METHODS
@@ -25,11 +27,19 @@ def standard_normal_log_prob(z: Tensor) -> Tensor:
     return -0.5 * z.pow(2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
 
 
-def _flat_velocity(model, shape: tuple[int, ...], cond: Tensor | None):
+def progress_console() -> Console:
+    """Where the progress bar goes: stderr, shown only when it is a terminal."""
+    return Console(stderr=True)
+
+
+def _flat_velocity(model, shape: tuple[int, ...], cond: Tensor | None, on_time=None):
     """The network as ``v(x, t)`` on flattened states ``(B, D)``: the library's exact divergence
-    indexes dimension 1, which is only every coordinate for flat data."""
+    indexes dimension 1, which is only every coordinate for flat data. ``on_time(t)`` is told
+    the time of every evaluation (for the progress bar)."""
 
     def velocity(x: Tensor, t: Tensor) -> Tensor:
+        if on_time is not None:
+            on_time(t)
         batch = x.shape[0]
         t = torch.as_tensor(t, device=x.device, dtype=x.dtype).expand(batch)
         return model.network(x.reshape(batch, *shape), t, cond).reshape(batch, -1)
@@ -37,9 +47,11 @@ def _flat_velocity(model, shape: tuple[int, ...], cond: Tensor | None):
     return velocity
 
 
-def _batch_log_likelihood(model, x: Tensor, cond: Tensor | None, exact: bool, options: dict):
+def _batch_log_likelihood(
+    model, x: Tensor, cond: Tensor | None, exact: bool, options: dict, on_time=None
+):
     z = model.normalizer.normalize(x).flatten(1)
-    solver = ODESolver(velocity_model=_flat_velocity(model, tuple(x.shape[1:]), cond))
+    solver = ODESolver(velocity_model=_flat_velocity(model, tuple(x.shape[1:]), cond, on_time))
     _, log_p = solver.compute_likelihood(
         x_1=z, log_p0=standard_normal_log_prob, exact_divergence=exact, **options
     )
@@ -93,14 +105,25 @@ def log_likelihood(
     options = {"method": method, "atol": atol, "rtol": rtol}
     options["step_size"] = None if adaptive else 1.0 / steps
     parts = []
-    with torch.random.fork_rng():
+    console = progress_console()
+    bar = Progress(console=console, transient=True, disable=not console.is_terminal)
+    with torch.random.fork_rng(), bar:
         torch.manual_seed(seed)
+        task = bar.add_task(f"log-likelihood of {len(x)} samples ({method})", total=len(x))
         for start in range(0, len(x), batch_size):
             part = slice(start, start + batch_size)
             chunk_cond = None if cond is None else model.normalize_cond(cond[part].to(model.device))
             chunk = x[part].to(model.device)
-            parts.append(_batch_log_likelihood(model, chunk, chunk_cond, exact, options))
+            # float(t) syncs a GPU: only when the bar is shown
+            on_time = _reporter(bar, task, start, len(chunk)) if console.is_terminal else None
+            parts.append(_batch_log_likelihood(model, chunk, chunk_cond, exact, options, on_time))
+        bar.update(task, completed=len(x))
     return torch.cat(parts)
+
+
+def _reporter(bar: Progress, task, start: int, size: int):
+    """``on_time(t)`` for samples ``start:start + size``: the ODE runs from t = 1 to t = 0."""
+    return lambda t: bar.update(task, completed=start + size * (1.0 - float(t)))
 
 
 def bits_per_dim(log_p: Tensor, dim: int) -> Tensor:

@@ -94,3 +94,26 @@ def test_diffusion_models_have_no_ode_likelihood():
     )
     with pytest.raises(ValueError, match=r"flow-matching model.*nll=false"):
         log_likelihood(model, torch.zeros(3, 2))
+
+
+def test_progress_bar_in_a_terminal_and_the_same_numbers(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from flowdiff.metrics import likelihood
+
+    shift, scale = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    model = gaussian_model(shift, scale)
+    x = MU + STD * torch.randn(
+        30, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
+    )
+    quiet = log_likelihood(model, x, method="rk4", steps=4, batch_size=20)  # not a terminal
+
+    shown = io.StringIO()
+    terminal = Console(file=shown, force_terminal=True, width=100)
+    monkeypatch.setattr(likelihood, "progress_console", lambda: terminal)
+    with_bar = log_likelihood(model, x, method="rk4", steps=4, batch_size=20)
+    assert "log-likelihood of 30 samples (rk4)" in shown.getvalue()
+    assert "100%" in shown.getvalue()
+    torch.testing.assert_close(with_bar, quiet, rtol=0, atol=0)
