@@ -190,7 +190,12 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         self._loss_sum, self._loss_count = None, 0
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "val")
+        # The same times and noise at every validation (seeded by the batch), so val/loss moves
+        # only with the weights: early stopping and best-k checkpoints compare it across epochs.
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(batch_idx)
+            loss = self._shared_step(batch, "val")
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch["x"].shape[0])
         return loss
 

@@ -9,6 +9,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
+from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
@@ -18,6 +19,7 @@ from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training.callbacks import DivergenceGuard, RunRecords
+from flowdiff.training.callbacks.records import stop_reason
 from flowdiff.training.callbacks.run_identity import run_context
 
 
@@ -99,6 +101,7 @@ def fit(
         if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
             _discard_failed_start()
         raise
+    rank_zero_info(f"Training ended at epoch {trainer.current_epoch}: {stop_reason(trainer)}")
     return model, trainer
 
 

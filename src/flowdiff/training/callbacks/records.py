@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from lightning import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import Timer
 
 from flowdiff.plotting import save_figure
 from flowdiff.plotting.curves import curves_figure, metrics_series, read_metrics
@@ -157,6 +158,10 @@ def stop_reason(trainer: Trainer) -> str:
         return "interrupted"
     if trainer.max_steps != -1 and trainer.global_step >= trainer.max_steps:
         return f"max_steps={trainer.max_steps} reached"
+    for callback in trainer.callbacks:
+        # Lightning adds a Timer for trainer.max_time (max_time=DD:HH:MM:SS)
+        if isinstance(callback, Timer) and (callback.time_remaining() or 1.0) <= 0:
+            return f"max_time reached after {callback.time_elapsed():.0f} s of training"
     if trainer.should_stop:
         return "stopped by a callback or the module (trainer.should_stop)"
     return f"max_epochs={trainer.max_epochs} reached"
