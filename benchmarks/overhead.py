@@ -54,6 +54,9 @@ CASES = {
             "model.network.hidden=128",
             "model.network.depth=2",
             "model.network.heads=2",
+            # the hand loop's fixed-length run, not data=arrays' early stopping and plateau LR
+            "model/lr_scheduler=cosine",
+            "~callbacks.early_stopping",
         ],
         batch_size=64,
     ),

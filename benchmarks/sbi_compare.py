@@ -72,7 +72,7 @@ def flowdiff_settings(budget: int) -> dict:
     if budget <= 2_000:
         return dict(batch=64, hidden=128, depth=3, lr=1e-3, steps=8)
     if budget <= 20_000:
-        return dict(batch=128, hidden=256, depth=3, lr=1e-3, steps=8)
+        return dict(batch=256, hidden=256, depth=3, lr=1e-3, steps=8)
     return dict(batch=512, hidden=256, depth=4, lr=1e-3, steps=8)
 
 
@@ -302,7 +302,7 @@ def report(args, rows) -> str:
             + " ".join(example)
             + "` (run in-process with `compose_config` + `flowdiff.training.train`): the "
             "`data=arrays` defaults (early stopping on val/loss with 20 validations' patience "
-            "and the best weights restored, learning rate halved after 8 without improvement; "
+            "and the best weights restored, learning rate halved after 10 without improvement; "
             "EMA weights). Settings per budget, fixed before the runs and the same for every "
             "task:",
             "",

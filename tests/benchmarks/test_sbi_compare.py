@@ -103,15 +103,20 @@ def test_sbi_compare_tiny(tmp_path: Path):
         text.index("<!-- sbi_compare:start -->") : text.index("<!-- sbi_compare:end -->")
     ]
     assert "--tiny" in section
-    assert "| task | simulations | method | C2ST mean | C2ST max | train s | sample s |" in section
-    for task in ("linear_gaussian", "squares"):
+    assert (
+        "| task | simulations | method | C2ST mean | C2ST max | train s | sample s | total s | "
+        "CPU s | epochs (stop) |"
+    ) in section
+    assert "Targets: C2ST below both NPE and FMPE in **" in section
+    for task in ("linear_gaussian", "squares", "ring", "growth"):
         for method in ("flowdiff", "NPE", "FMPE"):
             rows = [
                 r for r in section.splitlines() if re.match(rf"\| {task} \| \S+ \| {method} \|", r)
             ]
             assert len(rows) == 1, (task, method)
             cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-            mean, top, t_train, t_sample = (float(c) for c in cells[3:7])
-            assert 0 <= mean <= top <= 1
+            mean, top, t_train, t_sample, total, cpu = (float(c) for c in cells[3:9])
+            assert 0 <= mean <= top <= 1 and cpu > 0
+            assert cells[9].startswith("1 (max_epochs=1 reached)" if method == "flowdiff" else "")
             # seconds, printed to 0.1 / 0.01 s: a tiny run's can round to 0
             assert t_train >= 0 and t_sample >= 0
