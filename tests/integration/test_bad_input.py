@@ -54,6 +54,7 @@ CONFIG_CASES = {
     ),
     "seed not an integer": (["seed=abc"], ["seed='abc'", "integer"]),
     "max_epochs 0": (["max_epochs=0"], ["max_epochs=0", "-1 for no limit"]),
+    "max_time not DD:HH:MM:SS": (["max_time=120"], ["max_time=120", "00:00:02:00"]),
     "wrong type in a network key": (
         ["model.network.hidden=abc"],
         ["flowdiff.networks.mlp.MLP", "building model.network"],

@@ -59,12 +59,27 @@ def check_numbers(cfg: DictConfig) -> None:
     max_epochs = _select(cfg, "max_epochs")
     if max_epochs is not None and max_epochs != -1:
         _integer(cfg, "max_epochs", "use a positive count, or -1 for no limit", 1)
+    check_max_time(_select(cfg, "max_time"), "max_time")
     fraction = _select(cfg, "data.val_fraction")
     if fraction is not None and (not isinstance(fraction, Real) or not 0 < fraction < 1):
         raise ConfigError(
             f"data.val_fraction={fraction!r} must be a number strictly between 0 and 1, "
             "e.g. data.val_fraction=0.2."
         )
+
+
+def check_max_time(value: Any, key: str) -> None:
+    """A wall-time budget as Lightning's ``Trainer(max_time=...)`` reads it: ``DD:HH:MM:SS``
+    (a mapping such as ``{minutes: 2}`` passes through to Lightning)."""
+    if value is None or isinstance(value, DictConfig):
+        return
+    parts = str(value).split(":")
+    if isinstance(value, str) and len(parts) == 4 and all(p.isdigit() for p in parts):
+        return
+    raise ConfigError(
+        f"{key}={value!r} is not a wall time DD:HH:MM:SS; e.g. {key}=00:00:02:00 for 2 minutes "
+        "(or null for no limit)."
+    )
 
 
 def check_sizes(cfg: DictConfig) -> None:

@@ -26,6 +26,7 @@ DIFF = "train_hf_diffusion"
         (DIFF, "model.path.beta_schedule=linear", "model.path.beta_schedule", "linear"),
         (DIFF, "sampling_steps=20", "model.sampler.num_inference_steps", 20),
         (FM, "trainer.devices=4", "trainer.devices", 4),
+        (FM, "max_time=00:00:02:00", "trainer.max_time", "00:00:02:00"),
     ],
 )
 def test_seed_override_lands(tmp_path, config_name, override, key, expected):
