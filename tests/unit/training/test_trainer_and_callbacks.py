@@ -121,12 +121,13 @@ def test_early_stopping_restores_the_best_checkpoint(make_config):
     model, trainer = fit(cfg)
     stopper = next(c for c in trainer.callbacks if isinstance(c, EarlyStopping))
     assert trainer.current_epoch == 2 and stopper.stopped_epoch == 1
+    events = read_events(trainer)
+    val = [event["val/loss"] for event in events if event["event"] == "validation"]
     best = trainer.checkpoint_callback.best_model_path
-    assert "epoch000" in best
+    assert f"epoch{val.index(min(val)):03d}" in best  # the lowest val/loss, whatever min_delta
     saved = torch.load(best, weights_only=False)["state_dict"]
     for name, value in model.state_dict().items():
         assert torch.equal(value, saved[name]), name
-    events = read_events(trainer)
     assert events[-1]["event"] == "end" and "did not improve" in events[-1]["reason"]
 
 
