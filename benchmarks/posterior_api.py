@@ -38,19 +38,18 @@ SECTION = "posterior_api"
 
 
 def options_for(budget: int, tiny: bool) -> dict:
-    """sbi_compare's settings for a budget, as PosteriorEstimator options (epochs from steps)."""
+    """sbi_compare's settings for a budget, as PosteriorEstimator options: training length is
+    data=arrays' early stopping (one epoch for --tiny)."""
     s = flowdiff_settings(budget)
-    steps_per_epoch = max(1, int(budget * 0.9) // s["batch"])
-    epochs = 1 if tiny else max(1, round(s["steps"] / steps_per_epoch))
     return dict(
         batch_size=s["batch"],
-        max_epochs=epochs,
         hidden=s["hidden"],
         depth=s["depth"],
-        dropout=s["dropout"],
         base_lr=s["lr"],
+        sampling_steps=s["sampling_steps"],
         seed=0,
         progress=False,
+        **({"max_epochs": 1} if tiny else {}),
     )
 
 

@@ -67,13 +67,13 @@ def flowdiff_settings(budget: int) -> dict:
     Training length is not among them: ``data=arrays`` stops on the validation loss (early
     stopping, best weights restored). Smaller budgets get a smaller network and batch (fewer
     parameters to fit to few pairs, more optimizer steps per epoch); the sampler is midpoint with
-    ``steps`` steps (2 network calls each).
+    ``sampling_steps`` steps (2 network calls each).
     """
     if budget <= 2_000:
-        return dict(batch=64, hidden=128, depth=3, lr=1e-3, steps=8)
+        return dict(batch=64, hidden=128, depth=3, lr=1e-3, sampling_steps=8)
     if budget <= 20_000:
-        return dict(batch=256, hidden=256, depth=3, lr=1e-3, steps=8)
-    return dict(batch=512, hidden=256, depth=4, lr=1e-3, steps=8)
+        return dict(batch=256, hidden=256, depth=3, lr=1e-3, sampling_steps=8)
+    return dict(batch=512, hidden=256, depth=4, lr=1e-3, sampling_steps=8)
 
 
 def flowdiff_overrides(task: Task, pairs: Path, budget: int, tiny: bool, extra=()) -> list[str]:
@@ -87,7 +87,7 @@ def flowdiff_overrides(task: Task, pairs: Path, budget: int, tiny: bool, extra=(
         f"model.network.depth={s['depth']}",
         f"batch_size={s['batch']}",
         f"base_lr={s['lr']}",
-        f"sampling_steps={s['steps']}",
+        f"sampling_steps={s['sampling_steps']}",
         "seed=0",
         *(["max_epochs=1"] if tiny else []),
         *LEAN,
@@ -196,6 +196,11 @@ def main() -> None:
         "--report-only", action="store_true", help="rewrite the section from --results, run none"
     )
     parser.add_argument(
+        "--not-run",
+        default="not run in this session",
+        help="why the task x budget x method cells absent from the results were not run",
+    )
+    parser.add_argument(
         "--flowdiff-overrides", nargs="*", default=[], help="extra Hydra overrides (experiments)"
     )
     parser.add_argument(
@@ -269,12 +274,20 @@ def report(args, rows) -> str:
     ]
     settings = [
         f"| {label} | {s['batch']} | {s['hidden']} | {s['depth']} | {s['lr']:g} | "
-        f"midpoint, {s['steps']} steps ({2 * s['steps']} NFE) |"
+        f"midpoint, {s['sampling_steps']} steps ({2 * s['sampling_steps']} NFE) |"
         for label, s in (
             ("≤2,000", flowdiff_settings(1_000)),
             ("≤20,000", flowdiff_settings(10_000)),
             (">20,000", flowdiff_settings(100_000)),
         )
+    ]
+    done = {row[:3] for row in rows}
+    missing = [
+        f"| {task} | {budget:,} | {method} | not run ({args.not_run}) | | | | | | |"
+        for task in args.tasks
+        for budget in args.budgets
+        for method in args.methods
+        if (task, budget, method) not in done
     ]
     example = flowdiff_overrides(make_task("linear_gaussian"), Path("<pairs.npz>"), 10_000, False)
     return "\n".join(
@@ -314,6 +327,7 @@ def report(args, rows) -> str:
             "total s | CPU s | epochs (stop) |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
             *table,
+            *missing,
             "",
             *targets(rows),
         ]

@@ -171,7 +171,7 @@ class PosteriorEstimator:
         check_prior(self.prior, theta.shape[1:])
         self.overrides = self.config_overrides(theta.shape[1:], x.shape[1:])
         if max_time is not None:
-            self.overrides.append(f"+trainer.max_time={{seconds:{float(max_time)}}}")
+            self.overrides.append(f"++trainer.max_time={{seconds:{float(max_time)}}}")
         folder = Path(self.output_dir or tempfile.mkdtemp(prefix="flowdiff-posterior-"))
         cfg = compose_config(CONFIG_NAME, self.overrides, output_dir=folder)
         with open_dict(cfg):
