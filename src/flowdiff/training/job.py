@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
 from lightning.pytorch.utilities import rank_zero_info
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
 from flowdiff.checkpoints.reading import check_resume, trusted
@@ -99,7 +99,7 @@ def fit(
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     except BaseException:
         if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
-            _discard_failed_start()
+            _discard_failed_start(cfg)
         raise
     rank_zero_info(f"Training ended at epoch {trainer.current_epoch}: {stop_reason(trainer)}")
     return model, trainer
@@ -115,7 +115,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return {key: float(value) for key, value in trainer.callback_metrics.items()}
 
 
-def _discard_failed_start() -> None:
-    """A run that failed before its first step leaves no folder that looks like a run."""
-    if HydraConfig.initialized():
-        discard_failed_start(Path(HydraConfig.get().runtime.output_dir))
+def _discard_failed_start(cfg: DictConfig) -> None:
+    """A run that failed before its first step leaves no folder that looks like a run. The run
+    folder is the config's own (``compose_config``), else that of the Hydra job running now."""
+    folder = OmegaConf.select(cfg, "hydra.runtime.output_dir", default=None)
+    if folder is None and HydraConfig.initialized():
+        folder = HydraConfig.get().runtime.output_dir
+    if folder is not None:
+        discard_failed_start(Path(folder))

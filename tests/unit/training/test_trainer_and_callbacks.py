@@ -271,3 +271,20 @@ def test_restoring_the_best_weights_reads_the_checkpoint_safely(make_config):
         restore_best_weights(trainer, model, "val/loss")
     trainer.strategy.checkpoint_io.trust_checkpoint = True  # the run's trust_checkpoint=true
     assert restore_best_weights(trainer, model, "val/loss") == best
+
+
+def test_python_run_failing_before_its_first_step_removes_only_its_own_folder(make_config):
+    from flowdiff.checkpoints.run_folders import discard_failed_start
+    from flowdiff.errors import DataError
+
+    cfg = make_config("train", "data.data_dir=nope")
+    run = Path(cfg.hydra.runtime.output_dir)
+    (run / ".hydra").mkdir(parents=True)
+    (run / "train.log").write_text("")
+    with pytest.raises(DataError, match="does not exist"):
+        train(cfg)
+    assert not run.exists() and run.parent.is_dir()
+    kept = run.parent / "kept"
+    (kept / "checkpoints").mkdir(parents=True)
+    (kept / "train.log").write_text("")
+    assert not discard_failed_start(kept) and (kept / "train.log").is_file()
