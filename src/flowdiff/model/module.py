@@ -1,48 +1,30 @@
-"""GenerativeModule: one LightningModule for flow matching and diffusion alike."""
+"""GenerativeModule: one LightningModule for flow matching and diffusion alike.
+
+About 270 lines, over the house's ~250: the class is the library's main public surface
+(training step, sampling with guidance and normalisation, checkpoint loading) and each method is
+short; its helpers live beside it (``loss_window``, ``checkpoint_record``, ``guidance``,
+``normalizer``, ``hub``) and in :mod:`flowdiff.optim.configure`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
-from lightning import LightningModule, Trainer
+from lightning import LightningModule
 from torch import Tensor, nn
 
-from flowdiff.checkpoints.reading import RECORD_FORMAT, read_checkpoint
-from flowdiff.checkpoints.weights import model_state_dict
-from flowdiff.model.components import describe
+from flowdiff.checkpoints.reading import read_checkpoint
+from flowdiff.model.checkpoint_record import parts_record, rebuild
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
+from flowdiff.model.loss_window import LossWindow
 from flowdiff.model.normalizer import NormalizationSource, Normalizer
-from flowdiff.optim import fused_where_possible, lr_scheduler_config
+from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
-
-OptimizerFactory = Callable[..., torch.optim.Optimizer]
-SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
-
-
-def parameter_groups(module: nn.Module, weight_decay: float | None) -> list[dict[str, Any]]:
-    """Weight decay for weight matrices and kernels only; none for biases, norms, embeddings'
-    null vectors and other 1-D parameters."""
-    decay, no_decay = [], []
-    for parameter in module.parameters():
-        if parameter.requires_grad:
-            (decay if parameter.ndim >= 2 else no_decay).append(parameter)
-    groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if weight_decay is not None:
-        groups[0]["weight_decay"] = weight_decay
-    return [group for group in groups if group["params"]]
-
-
-def logger_writes_this_step(trainer: Trainer) -> bool:
-    """Whether Lightning's logger (and ``LearningRateMonitor``) writes after the current training
-    batch: every ``log_every_n_steps`` optimizer steps, counted from 1, and when stopping."""
-    every = trainer.log_every_n_steps
-    return every > 0 and ((trainer.global_step + 1) % every == 0 or trainer.should_stop)
 
 
 class GenerativeModule(LightningModule, PretrainedMixin):
@@ -92,12 +74,12 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         )
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
-            raise ValueError(f"model.aux_loss_weight={aux_loss_weight} must be >= 0.")
+            raise ValueError(f"aux_loss_weight={aux_loss_weight} must be >= 0.")
         if not 0.0 <= cond_drop_prob < 1.0:
-            raise ValueError(f"model.cond_drop_prob={cond_drop_prob} must lie in [0, 1).")
+            raise ValueError(f"cond_drop_prob={cond_drop_prob} must lie in [0, 1).")
         if (cond_drop_prob > 0 or guidance_scale != 1.0) and not takes_drop_cond(network):
             raise ValueError(
-                f"model.cond_drop_prob={cond_drop_prob} / model.guidance_scale={guidance_scale} "
+                f"cond_drop_prob={cond_drop_prob} / guidance_scale={guidance_scale} "
                 f"need a network whose forward takes drop_cond, and {type(network).__name__} "
                 "does not; use a flowdiff network or set cond_drop_prob=0 and guidance_scale=1."
             )
@@ -109,8 +91,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         self.data_shape = tuple(data_shape)
         self.normalizer = Normalizer(self.data_shape)
         self.cond_normalizer = Normalizer(tuple(cond_shape)) if cond_shape else None
-        self._loss_sum: Tensor | None = None  # training loss summed since it was last logged
-        self._loss_count = 0
+        self._loss_window = LossWindow()
 
     # ------------------------------------------------------------------ training
     def setup(self, stage: str) -> None:
@@ -156,38 +137,18 @@ class GenerativeModule(LightningModule, PretrainedMixin):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss = self._shared_step(batch, "train")
-        self._log_train_loss(loss, batch["x"].shape[0])
+        self._loss_window.add(loss, batch["x"].shape[0])
+        if self._loss_window.due(self.trainer):  # see LossWindow: not every step
+            mean, count = self._loss_window.pop()
+            # prog_bar=False: Lightning reads progress-bar metrics with .item() after every
+            # batch (a GPU sync); flowdiff's TimedProgressBar shows train/loss when it redraws
+            self.log(
+                "train/loss", mean, on_step=True, on_epoch=True, prog_bar=False, batch_size=count
+            )
         return loss
 
-    def _log_train_loss(self, loss: Tensor, batch_size: int) -> None:
-        """Log ``train/loss`` as the mean over the steps since it was last logged.
-
-        Lightning's ``self.log`` costs about half a millisecond of Python per call, a few
-        percent of a small model's step, so the loss is summed on the device (no host sync)
-        and logged once per ``trainer.log_every_n_steps`` steps, on the steps the logger
-        writes, and on the epoch's last batch. Every sample is counted once with its weight,
-        so ``train/loss_epoch`` is the exact epoch mean and ``train/loss_step`` is the mean of
-        the window rather than of one noisy batch.
-        """
-        weighted = loss.detach() * batch_size
-        self._loss_sum = weighted if self._loss_sum is None else self._loss_sum + weighted
-        self._loss_count += batch_size
-        if not (logger_writes_this_step(self.trainer) or self.trainer.is_last_batch):
-            return
-        self.log(
-            "train/loss",
-            self._loss_sum / self._loss_count,
-            on_step=True,
-            on_epoch=True,
-            # Lightning reads progress-bar metrics with .item() after every batch (a GPU sync);
-            # flowdiff's TimedProgressBar shows train/loss itself, only when it redraws
-            prog_bar=False,
-            batch_size=self._loss_count,
-        )
-        self._loss_sum, self._loss_count = None, 0
-
     def on_train_epoch_start(self) -> None:
-        self._loss_sum, self._loss_count = None, 0
+        self._loss_window.reset()
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         # The same times and noise at every validation (seeded by the batch), so val/loss moves
@@ -200,16 +161,9 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         return loss
 
     def configure_optimizers(self) -> Any:
-        if self.optimizer_factory is None:
-            raise ValueError("GenerativeModule needs model.optimizer to train.")
-        weight_decay = getattr(self.optimizer_factory, "keywords", {}).get("weight_decay")
-        factory = fused_where_possible(self.optimizer_factory, self.trainer)
-        optimizer = factory(parameter_groups(self, weight_decay))
-        if self.lr_scheduler_factory is None:
-            return optimizer
-        total_steps = int(self.trainer.estimated_stepping_batches)
-        scheduler = lr_scheduler_config(self.lr_scheduler_factory, optimizer, total_steps)
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        return configure_optimizers(
+            self, self.optimizer_factory, self.lr_scheduler_factory, self.trainer
+        )
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -290,12 +244,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record how to rebuild the network, path and sampler without the Hydra config."""
-        checkpoint["flowdiff"] = {
-            "format": RECORD_FORMAT,
-            "network": describe(self.network),
-            "path": describe(self.path),
-            "sampler": describe(self.sampler),
-        }
+        checkpoint["flowdiff"] = parts_record(self.network, self.path, self.sampler)
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -329,12 +278,4 @@ class GenerativeModule(LightningModule, PretrainedMixin):
     ) -> GenerativeModule:
         """:meth:`load_from_checkpoint` for a checkpoint already read with
         :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
-        parts = checkpoint["flowdiff"]
-        model = cls(
-            network=instantiate(parts["network"]),
-            path=instantiate(parts["path"]),
-            sampler=sampler if sampler is not None else instantiate(parts["sampler"]),
-            **{**checkpoint["hyper_parameters"], **overrides},
-        )
-        model.load_state_dict(model_state_dict(checkpoint, ema=ema))
-        return model.to(map_location).eval()
+        return rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)

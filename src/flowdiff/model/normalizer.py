@@ -41,7 +41,7 @@ class Normalizer(nn.Module):
         elif mode == "none":
             shift, scale = torch.zeros_like(x[0]), torch.ones_like(x[0])
         else:
-            raise ValueError(f"data.normalization={mode!r}; choose standard, range or none.")
+            raise ValueError(f"normalization={mode!r}; choose standard, range or none.")
         self.shift.copy_(shift)
         self.scale.copy_(scale)
         return self

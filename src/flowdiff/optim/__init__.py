@@ -1,6 +1,7 @@
-"""Learning-rate schedules and fused kernels (optimizers are torch's own, chosen by
-``_target_``)."""
+"""Learning-rate schedules, fused kernels and parameter groups (optimizers are torch's own,
+chosen by ``_target_``)."""
 
+from flowdiff.optim.configure import configure_optimizers, parameter_groups
 from flowdiff.optim.fused import fused_where_possible
 from flowdiff.optim.plateau import lr_scheduler_config, plateau
 from flowdiff.optim.schedules import (
@@ -14,6 +15,7 @@ from flowdiff.optim.schedules import (
 )
 
 __all__ = [
+    "configure_optimizers",
     "constant",
     "cosine",
     "exponential",
@@ -21,6 +23,7 @@ __all__ = [
     "linear",
     "lr_scheduler_config",
     "multistep",
+    "parameter_groups",
     "plateau",
     "step",
     "warmup_steps_for",
