@@ -60,6 +60,9 @@ def inputs() -> dict[str, str]:
         "test_arrays_pt_file_holding_a_pickled_object": "data=arrays data.file=<pickled>.pt",
         "test_sampling_steps_zero_names_the_key_typed": "flowdiff-sample ... sampling_steps=0",
         "test_failed_start_leaves_no_run_folder": "data.data_dir=nope (run folder removed)",
+        "test_sampling_conditions_file_of_the_wrong_shape": (
+            "flowdiff-sample ckpt_path=<digits run> conditions=bad.npy (floats of shape (4, 5))"
+        ),
     }
 
 

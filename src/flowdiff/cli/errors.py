@@ -3,7 +3,8 @@
 Every console script runs its ``hydra.main`` function through :func:`run_cli`. Hydra is told to
 raise (``HYDRA_FULL_ERROR=1``) instead of printing its own multi-line report, so config
 composition errors, constructor errors, data and checkpoint errors all arrive here and are
-printed as ``<program>: error: <message>`` with exit code 1. ``FLOWDIFF_DEBUG=1`` re-raises them
+printed as ``<program>: error: <message>`` with exit code 1; the library's argument names get
+the config key they came from (:mod:`flowdiff.cli.config_keys`). ``FLOWDIFF_DEBUG=1`` re-raises them
 with the full traceback. Anything else is a bug and keeps its traceback. Errors raised inside the
 task are reported by :func:`user_errors` before Hydra prints its "Error executing job" banner;
 a run stopped by SIGTERM (after saving ``last.ckpt``) says how to resume and exits with 143.
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from hydra.errors import HydraException, InstantiationException
+from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from flowdiff.cli.config_keys import with_config_keys
 from flowdiff.errors import FlowdiffError
 
 DEBUG_ENV = "FLOWDIFF_DEBUG"
@@ -140,23 +143,26 @@ def exit_now(error: Exception) -> None:
     raise SystemExit(1) from None
 
 
-def _exit_with_message(error: Exception) -> None:
-    """Print a user error as one line and exit 1; re-raise bugs, and everything when debugging."""
+def _exit_with_message(error: Exception, cfg: DictConfig | None = None) -> None:
+    """Print a user error as one line (in ``cfg``'s keys when given) and exit 1; re-raise bugs,
+    and everything when debugging."""
     message = user_message(error)
     if message is None or debug_enabled():
         raise error
+    message = with_config_keys(message, error, cfg)
     print(f"{Path(sys.argv[0]).name}: error: {message} {DEBUG_HINT}", file=sys.stderr)
     raise SystemExit(1) from None
 
 
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(cfg: DictConfig | None = None) -> Iterator[None]:
     """Inside a ``hydra.main`` function: report user errors before Hydra prints its own
-    "Error executing job" banner (Hydra catches ``Exception`` but not ``SystemExit``)."""
+    "Error executing job" banner (Hydra catches ``Exception`` but not ``SystemExit``), naming
+    the keys of ``cfg`` that the failing objects were built from."""
     try:
         yield
     except Exception as error:
-        _exit_with_message(error)
+        _exit_with_message(error, cfg)
 
 
 def run_cli(main: Callable[[], Any]) -> None:

@@ -19,7 +19,7 @@ from flowdiff.config.location import config_dir
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
 def _main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    with user_errors():
+    with user_errors(cfg):
         from flowdiff.evaluation.job import evaluate_checkpoints
         from flowdiff.evaluation.report import print_tables
 

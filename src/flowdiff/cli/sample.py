@@ -15,7 +15,7 @@ from flowdiff.config.location import config_dir
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="sample")
 def _main(cfg: DictConfig) -> None:
-    with user_errors():
+    with user_errors(cfg):
         from flowdiff.inference import sample
 
         folder = sample(cfg)

@@ -21,7 +21,7 @@ from flowdiff.config.location import config_dir
 def _main(cfg: DictConfig) -> float | None:
     # Lightning's own use of a deprecated torch API; nothing a user can act on.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    with user_errors():
+    with user_errors(cfg):
         from flowdiff.training import train
 
         metrics = train(cfg)

@@ -28,10 +28,10 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
         FileNotFoundError / ValueError / KeyError: naming the file and the key.
     """
     if file is None:
-        raise ValueError("data.file is not set; point it at an .npz or .pt file.")
+        raise ValueError("file=None: point it at an .npz or .pt file.")
     path = Path(file)
     if not path.is_file():
-        raise FileNotFoundError(f"data.file={str(path)!r} does not exist.")
+        raise FileNotFoundError(f"file={str(path)!r} does not exist.")
     try:
         if path.suffix == ".pt":
             stored = torch.load(path, map_location="cpu", weights_only=True)
@@ -45,7 +45,7 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
         found = re.search(r"GLOBAL ([\w.]+)", str(error))
         what = f"a pickled {found.group(1)}" if found else "pickled Python objects"
         raise ValueError(
-            f"data.file={str(path)!r} holds {what}, not only tensors; flowdiff does not unpickle "
+            f"file={str(path)!r} holds {what}, not only tensors; flowdiff does not unpickle "
             "data files (that can run code stored in them). Save a dict of tensors, e.g. "
             "torch.save({'x': x, 'cond': cond}, file), or numpy.savez."
         ) from error
@@ -55,8 +55,8 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
     missing = [key for key in wanted if key not in arrays]
     if missing:
         raise KeyError(
-            f"{path}: missing key(s) {missing}; it has {sorted(arrays)}. Set data.x_key / "
-            "data.cond_key."
+            f"{path}: missing key(s) {missing}; it has {sorted(arrays)}. Set x_key= / "
+            "cond_key= to the keys to use."
         )
     return {key: arrays[key] for key in wanted}
 
@@ -113,7 +113,7 @@ class ArraysDataModule(InMemoryDataModule):
         where, cond_name = self.source(), repr(self.cond_key)
         if cond is not None and not cond.is_floating_point() and not self.num_classes:
             raise ValueError(
-                f"{where}: {cond_name} holds integers; set data.num_classes for class "
+                f"{where}: {cond_name} holds integers; set num_classes=<count> for class "
                 "labels, or store float vectors."
             )
         if cond is not None and cond.is_floating_point():

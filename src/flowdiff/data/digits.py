@@ -34,8 +34,8 @@ class DigitsDataModule(InMemoryDataModule):
             digits = load_digits()
             return digits.images, digits.target
         hint = (
-            "put a digits.npz there (keys 'images' (N, 8, 8) and 'target' (N,)) or drop "
-            "data.data_dir to use the embedded digits"
+            "put a digits.npz there (keys 'images' (N, 8, 8) and 'target' (N,)) or set "
+            "data_dir=None to use the embedded digits"
         )
         arrays = read_npz(require_file(self.data_dir, "digits.npz", hint), ["images", "target"])
         return arrays["images"], arrays["target"]

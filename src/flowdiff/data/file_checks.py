@@ -18,7 +18,7 @@ def require_file(data_dir: str | Path, name: str, hint: str) -> Path:
     """``data_dir/name``, after checking the folder exists, is a folder and holds the file.
 
     Args:
-        data_dir: the value of ``data.data_dir``.
+        data_dir: the folder argument of the datamodule.
         name: the file expected inside it.
         hint: what the file must hold, for the message.
 
@@ -27,13 +27,13 @@ def require_file(data_dir: str | Path, name: str, hint: str) -> Path:
     """
     folder = Path(data_dir)
     if not folder.exists():
-        raise DataError(f"data.data_dir={str(data_dir)!r} does not exist; {hint}.")
+        raise DataError(f"data_dir={str(data_dir)!r} does not exist; {hint}.")
     if not folder.is_dir():
-        raise DataError(f"data.data_dir={str(data_dir)!r} is a file, not a folder; {hint}.")
+        raise DataError(f"data_dir={str(data_dir)!r} is a file, not a folder; {hint}.")
     file = folder / name
     if not file.is_file():
         state = f"is empty: it has no {name}" if not any(folder.iterdir()) else f"has no {name}"
-        raise DataError(f"data.data_dir={str(data_dir)!r} {state}; {hint}.")
+        raise DataError(f"data_dir={str(data_dir)!r} {state}; {hint}.")
     return file
 
 

@@ -22,7 +22,7 @@ def _replace_by_feature_mean(x: Tensor, bad: Tensor) -> Tensor:
 def handle_nonfinite(
     x: Tensor, cond: Tensor | None, policy: str, source: str
 ) -> tuple[Tensor, Tensor | None]:
-    """Apply ``data.nonfinite`` to samples ``x`` ``(N, ...)`` and their conditions.
+    """Apply the ``nonfinite`` policy to samples ``x`` ``(N, ...)`` and their conditions.
 
     Args:
         x: samples; only floating-point data can hold NaN/inf.
@@ -35,7 +35,7 @@ def handle_nonfinite(
         DataError: non-finite values under ``refuse``, or an unknown ``policy``.
     """
     if policy not in POLICIES:
-        raise DataError(f"data.nonfinite={policy!r}; choose one of {list(POLICIES)}.")
+        raise DataError(f"nonfinite={policy!r}; choose one of {list(POLICIES)}.")
     parts = {"x": x} if cond is None or not cond.is_floating_point() else {"x": x, "cond": cond}
     bad = {key: ~torch.isfinite(value) for key, value in parts.items() if value.is_floating_point()}
     rows = torch.zeros(len(x), dtype=torch.bool)
@@ -51,10 +51,10 @@ def handle_nonfinite(
     summary = f"{source}: {counts} values in {int(rows.sum())} of {len(x)} samples"
     if policy == "refuse":
         raise DataError(
-            f"{summary}. Clean the data, or set data.nonfinite=drop (remove those samples) or "
-            "data.nonfinite=replace (use each feature's mean)."
+            f"{summary}. Clean the data, or set nonfinite=drop (remove those samples) or "
+            "nonfinite=replace (use each feature's mean)."
         )
-    rank_zero_warn(f"{summary}; data.nonfinite={policy}.")
+    rank_zero_warn(f"{summary}; nonfinite={policy}.")
     if policy == "drop":
         keep = ~rows
         if not keep.any():

@@ -45,15 +45,15 @@ def inspect_file(file: str | Path, x_key: str, cond_key: str | None, geometry_ke
     """
     path = Path(file) if file else None
     if path is None or not path.is_file():
-        raise FileNotFoundError(f"data.file={file!r} does not exist; point it at an .h5 file.")
+        raise FileNotFoundError(f"file={file!r} does not exist; point it at an .h5 file.")
     check_not_truncated(path)
     try:
         handle = open_hdf5(path)
     except OSError as error:
         raise ValueError(f"{path}: not a readable HDF5 file ({error}).") from error
     with handle:
-        wanted = [("data.x_key", x_key), ("data.cond_key", cond_key)]
-        wanted += [("data.geometry_keys", key) for key in geometry_keys]
+        wanted = [("x_key", x_key), ("cond_key", cond_key)]
+        wanted += [("geometry_keys", key) for key in geometry_keys]
         for setting, key in wanted:
             if key is not None and key not in handle:
                 raise KeyError(f"{path}: no dataset {key!r} ({setting}); it has {list(handle)}.")
@@ -125,9 +125,9 @@ class HDF5DataModule(LightningDataModule):
         super().__init__()
         check_fractions(val_fraction, test_fraction)
         if normalization not in ("standard", "none"):
-            raise ValueError(f"data.normalization={normalization!r}; choose standard or none.")
+            raise ValueError(f"normalization={normalization!r}; choose standard or none.")
         if num_classes:
-            raise ValueError("data.num_classes must be 0: HDF5 conditions are vectors.")
+            raise ValueError(f"num_classes={num_classes} must be 0: HDF5 conditions are vectors.")
         self.file, self.shape, self.x_key, self.cond_key = file, tuple(shape), x_key, cond_key
         self.cond_shape = tuple(cond_shape) if cond_shape else None
         self.geometry_keys = tuple(geometry_keys)
@@ -149,16 +149,19 @@ class HDF5DataModule(LightningDataModule):
         if info["x_shape"] != self.shape:
             raise ValueError(
                 f"{self.file}: {self.x_key!r} samples have shape {list(info['x_shape'])} but "
-                f"data.shape is {list(self.shape)}; set data.shape to match."
+                f"shape={list(self.shape)}; set shape={list(info['x_shape'])} to match."
             )
         if info["cond_shape"] != self.cond_shape:
             raise ValueError(
                 f"{self.file}: {self.cond_key!r} conditions have shape {info['cond_shape']} but "
-                f"data.cond_shape is {self.cond_shape}; set data.cond_shape to match."
+                f"cond_shape={self.cond_shape}; set cond_shape={info['cond_shape']} to match."
             )
         bad = [c for c in self.preprocess.log1p_channels if not 0 <= c < self.shape[0]]
         if bad:
-            raise ValueError(f"data.log1p_channels {bad} are not channels of data.shape.")
+            raise ValueError(
+                f"log1p_channels={list(self.preprocess.log1p_channels)}: {bad} are not channels "
+                f"of shape={list(self.shape)}."
+            )
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:
@@ -222,5 +225,5 @@ class HDF5DataModule(LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         if len(self.splits.test) == 0:
-            raise ValueError("data.test_fraction is 0, so there is no test split; set it > 0.")
+            raise ValueError("test_fraction=0: there is no test split; set it > 0.")
         return self._loader(self.splits.test, shuffle=False)

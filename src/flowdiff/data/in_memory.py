@@ -116,31 +116,31 @@ class InMemoryDataModule(LightningDataModule):
     def _check(self, x: Tensor, cond: Tensor | None) -> None:
         if tuple(x.shape[1:]) != self.shape:
             raise ValueError(
-                f"{self.source()}: samples have shape {list(x.shape[1:])} but data.shape "
-                f"is {list(self.shape)}; set data.shape to match the data."
+                f"{self.source()}: samples have shape {list(x.shape[1:])} but shape="
+                f"{list(self.shape)}; set shape={list(x.shape[1:])} to match the data."
             )
         if cond is not None and len(cond) != len(x):
             raise ValueError(f"{self.source()}: {len(cond)} conditions for {len(x)} samples.")
         if cond is not None and cond.is_floating_point() and self.cond_shape is None:
             raise ValueError(
                 f"{self.source()}: the data has conditions of shape "
-                f"{list(cond.shape[1:])} but data.cond_shape is null; set data.cond_shape="
+                f"{list(cond.shape[1:])} but cond_shape=None; set cond_shape="
                 f"{list(cond.shape[1:])}."
             )
         if self.cond_shape and cond is None:
             raise ValueError(
-                f"{self.source()}: data.cond_shape is {list(self.cond_shape)} but the data "
-                "has no conditions; set data.cond_shape=null or add them."
+                f"{self.source()}: cond_shape={list(self.cond_shape)} but the data has no "
+                "conditions; set cond_shape=None or add them."
             )
         if self.cond_shape and tuple(cond.shape[1:]) != self.cond_shape:
             raise ValueError(
-                f"{self.source()}: conditions have shape {list(cond.shape[1:])} but "
-                f"data.cond_shape is {list(self.cond_shape)}; set data.cond_shape to match."
+                f"{self.source()}: conditions have shape {list(cond.shape[1:])} but cond_shape="
+                f"{list(self.cond_shape)}; set cond_shape={list(cond.shape[1:])} to match."
             )
         if self.num_classes and cond is not None and int(cond.max()) >= self.num_classes:
             raise ValueError(
-                f"{self.source()}: label {int(cond.max())} found but data.num_classes is "
-                f"{self.num_classes}."
+                f"{self.source()}: label {int(cond.max())} found but num_classes="
+                f"{self.num_classes}; labels must lie in [0, num_classes)."
             )
 
     def setup(self, stage: str | None = None) -> None:
@@ -179,5 +179,5 @@ class InMemoryDataModule(LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         if not self.test_set:
-            raise ValueError("data.test_fraction is 0, so there is no test split; set it > 0.")
+            raise ValueError("test_fraction=0: there is no test split; set it > 0.")
         return self._loader(self.test_set, shuffle=False)

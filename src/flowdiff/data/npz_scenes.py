@@ -44,11 +44,11 @@ def scene_files(data_dir: str | Path) -> list[Path]:
     """The sorted ``*.npz`` files of ``data_dir``, or a message naming the folder."""
     folder = Path(data_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"data.data_dir={str(folder)!r} is not a folder.")
+        raise FileNotFoundError(f"data_dir={str(folder)!r} is not a folder.")
     files = sorted(folder.glob("*.npz"))
     if not files:
         raise FileNotFoundError(
-            f"data.data_dir={str(folder)!r} holds no .npz files; each scene must be one .npz."
+            f"data_dir={str(folder)!r} holds no .npz files; each scene must be one .npz."
         )
     return files
 
@@ -71,7 +71,7 @@ def read_scene(file: Path, keys: Sequence[str], legacy: Mapping[str, str]) -> di
                     also = f" (or legacy {legacy[key]!r})" if key in legacy else ""
                     raise KeyError(
                         f"{file}: missing key {key!r}{also}; it has {sorted(present)}. Fix the "
-                        "file or set data.context_keys / data.target_key."
+                        "file or set context_keys= / target_key= to its keys."
                     )
                 masks[key] = np.asarray(arrays[name], dtype=np.float32)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as error:
@@ -132,7 +132,7 @@ class NpzScenesDataModule(InMemoryDataModule):
         super().__init__(**kwargs)
         if self.cond_shape != (len(context_keys), image_size, image_size):
             raise ValueError(
-                f"data.cond_shape={list(self.cond_shape)} but {len(context_keys)} context keys at "
+                f"cond_shape={list(self.cond_shape)} but {len(context_keys)} context keys at "
                 f"image_size={image_size} make {[len(context_keys), image_size, image_size]}."
             )
         self.data_dir = data_dir
@@ -148,8 +148,8 @@ class NpzScenesDataModule(InMemoryDataModule):
 
     def _demo(self) -> list[dict[str, np.ndarray]]:
         log.warning(
-            "data.data_dir is not set: training on %d generated demo scenes; set "
-            "data.data_dir=/path/to/scenes for your own.",
+            "data_dir is not set: training on %d generated demo scenes; set "
+            "data_dir=/path/to/scenes for your own.",
             self.demo_scenes,
         )
         rng = np.random.default_rng(self.seed)

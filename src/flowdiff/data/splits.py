@@ -18,12 +18,12 @@ class Split:
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
-    """Refuse fractions that leave no training or no validation data, naming the keys."""
+    """Refuse fractions that leave no training or no validation data, naming them."""
     if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"data.val_fraction={val_fraction} must lie strictly in (0, 1).")
+        raise ValueError(f"val_fraction={val_fraction} must lie strictly in (0, 1).")
     if not 0.0 <= test_fraction < 1.0 or val_fraction + test_fraction >= 1.0:
         raise ValueError(
-            f"data.test_fraction={test_fraction} must lie in [0, 1) and leave training data: "
+            f"test_fraction={test_fraction} must lie in [0, 1) and leave training data: "
             f"val_fraction + test_fraction = {val_fraction + test_fraction} must be < 1."
         )
 
@@ -40,8 +40,8 @@ def split_indices(count: int, val_fraction: float, test_fraction: float, seed: i
     n_test = round(test_fraction * count)
     if count - n_val - n_test < 1:
         raise ValueError(
-            f"{count} samples are too few for data.val_fraction={val_fraction} and "
-            f"data.test_fraction={test_fraction}; add data or lower the fractions."
+            f"{count} samples are too few for val_fraction={val_fraction} and "
+            f"test_fraction={test_fraction}; add data or lower the fractions."
         )
     return Split(
         train=order[n_val + n_test :], val=order[:n_val], test=order[n_val : n_val + n_test]

@@ -21,7 +21,7 @@ class Toy2DDataModule(InMemoryDataModule):
         kwargs.setdefault("shape", (2,))
         super().__init__(**kwargs)
         if name not in DISTRIBUTIONS:
-            raise ValueError(f"data.name={name!r}; choose one of {sorted(DISTRIBUTIONS)}.")
+            raise ValueError(f"name={name!r}; choose one of {sorted(DISTRIBUTIONS)}.")
         self.name = name
         self.num_samples = num_samples
 

@@ -13,11 +13,11 @@ from flowdiff.networks.patches import conv
 
 
 def check_spatial(owner: str, data_shape: Sequence[int]) -> int:
-    """Number of spatial axes (1 or 2) of ``[C, *spatial]`` data, or a message naming data.shape."""
+    """Number of spatial axes (1 or 2) of ``[C, *spatial]`` data, or a message naming data_shape."""
     if len(data_shape) not in (2, 3):
         raise ValueError(
-            f"{owner} takes images [C, H, W] or signals [C, L], but data.shape is "
-            f"{list(data_shape)}; use model/network=mlp or tokens for vectors."
+            f"{owner} takes images [C, H, W] or signals [C, L], but data_shape="
+            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors."
         )
     return len(data_shape) - 1
 
@@ -52,7 +52,7 @@ class FiLMBlock(nn.Module):
     ):
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f"model.network kernel size {kernel_size} must be odd.")
+            raise ValueError(f"kernel_size={kernel_size} must be odd.")
         Conv = conv(spatial_dims)
         groups = group_count(hidden, 32)
         self.norm1 = nn.GroupNorm(groups, hidden)

@@ -2,7 +2,7 @@
 
 Three kinds of condition travel beside ``x`` in a batch:
 
-* ``labels``: class indices ``(B,)`` (``model.network.num_classes > 0``);
+* ``labels``: class indices ``(B,)`` (``num_classes > 0``);
 * ``vector``: features ``(B, *cond_shape)``, flattened to ``(B, prod(cond_shape))``;
 * ``image``: context ``(B, C, *spatial)`` with the data's own spatial size, concatenated to the
   noisy input's channels (``cond_shape = [C, *spatial]``).
@@ -44,9 +44,8 @@ def cond_kind(
     """
     if num_classes and cond_shape:
         raise ValueError(
-            f"model.network.num_classes={num_classes} and model.network.cond_shape="
-            f"{list(cond_shape)} both set; a network takes one kind of cond. Set one to "
-            "0 / null."
+            f"num_classes={num_classes} and cond_shape={list(cond_shape)} both set; a network "
+            "takes one kind of cond. Set num_classes=0 or cond_shape=None."
         )
     if num_classes:
         return LABELS
@@ -88,20 +87,19 @@ class ConditionInput(nn.Module):
         self.kind = cond_kind(self.data_shape, num_classes, self.cond_shape, image_ok=True)
         if self.kind is not None and self.kind not in accepts:
             raise ValueError(
-                f"{owner} does not accept {self.kind} conditions (model.network.num_classes="
-                f"{num_classes}, model.network.cond_shape={cond_shape}); it accepts "
+                f"{owner} does not accept {self.kind} conditions (num_classes={num_classes}, "
+                f"cond_shape={cond_shape}); it accepts "
                 f"{sorted(accepts) or 'none'}. Use {SUGGESTIONS[self.kind]}."
             )
         if add_coord_grid and len(self.data_shape) < 2:
             raise ValueError(
-                f"model.network.add_coord_grid=true needs image or signal data [C, *spatial], "
-                f"but data.shape is {list(data_shape)}; set add_coord_grid=false."
+                f"add_coord_grid=True needs image or signal data [C, *spatial], but "
+                f"data_shape={list(data_shape)}; set add_coord_grid=False."
             )
         if self.kind == IMAGE and self.cond_shape[1:] != self.data_shape[1:]:
             raise ValueError(
-                f"{owner}: image context of shape {list(self.cond_shape)} "
-                f"(model.network.cond_shape) must have the data's spatial size "
-                f"{list(self.data_shape[1:])}; resize the context (data.image_size)."
+                f"{owner}: image context of cond_shape={list(self.cond_shape)} must have the "
+                f"data's spatial size {list(self.data_shape[1:])}; resize the context."
             )
         self.add_coord_grid = add_coord_grid
         cond_dim = math.prod(self.cond_shape) if self.kind == VECTOR else 0
@@ -125,25 +123,26 @@ class ConditionInput(nn.Module):
         return self.data_shape[0] + self.context_channels
 
     def check(self, cond: Tensor | None, batch_size: int) -> None:
-        """Refuse a ``cond`` that disagrees with the config, naming the key to fix."""
+        """Refuse a ``cond`` that disagrees with how the network was built, naming the argument
+        to fix."""
         if cond is None:
             return
         if self.kind is None:
             raise ValueError(
                 f"{self.owner} was built unconditional but received cond of shape "
-                f"{list(cond.shape)}; set model.network.num_classes or model.network.cond_shape "
-                "(data.num_classes / data.cond_shape)."
+                f"{list(cond.shape)}; build it with num_classes=<number of labels> or "
+                "cond_shape=<shape of one condition>."
             )
         expected = (batch_size,) if self.kind == LABELS else (batch_size, *self.cond_shape)
         fits = tuple(cond.shape) == expected
         if self.kind == VECTOR and not fits:
             fits = cond.shape[0] == batch_size and cond[0].numel() == math.prod(self.cond_shape)
         if not fits:
-            key = "num_classes" if self.kind == LABELS else "cond_shape"
+            fix = "num_classes=<number of labels>" if self.kind == LABELS else "cond_shape=<shape>"
             raise ValueError(
                 f"{self.owner} was built for {self.kind} conditions of shape {list(expected)} "
-                f"(model.network.{key}) but received cond of shape {list(cond.shape)}; make "
-                f"data.{key} match the data's cond."
+                f"but received cond of shape {list(cond.shape)}; build it with {fix} matching "
+                "the data's cond."
             )
 
     def embed(self, cond: Tensor | None, batch_size: int, drop: Tensor | None = None) -> Tensor:

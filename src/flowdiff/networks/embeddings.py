@@ -82,7 +82,7 @@ class ConditionEmbedding(nn.Module):
             return self.null.expand(batch_size, -1)
         if cond is not None:
             raise ValueError(
-                "This network was built without conditioning but received cond; set "
-                "model.network.num_classes or model.network.cond_shape."
+                "This network was built without conditioning but received cond; build it "
+                "with num_classes=<number of labels> or cond_shape=<shape of one condition>."
             )
         return self.null.new_zeros(batch_size, self.null.shape[0])

@@ -13,17 +13,17 @@ def check_patchable(owner: str, data_shape: Sequence[int], patch_size: int) -> t
     """The token grid ``spatial // patch_size`` of data ``[C, *spatial]`` (1 or 2 spatial axes).
 
     Raises:
-        ValueError: naming ``data.shape`` or ``model.network.patch_size`` when they do not fit.
+        ValueError: naming ``data_shape`` or ``patch_size`` when they do not fit.
     """
     if len(data_shape) not in (2, 3):
         raise ValueError(
-            f"{owner} takes images [C, H, W] or signals [C, L], but data.shape is "
-            f"{list(data_shape)}; use model/network=mlp or tokens for vectors."
+            f"{owner} takes images [C, H, W] or signals [C, L], but data_shape="
+            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors."
         )
     if patch_size < 1 or any(size % patch_size for size in data_shape[1:]):
         raise ValueError(
-            f"model.network.patch_size={patch_size} must divide the spatial size "
-            f"{list(data_shape[1:])} of data.shape; pick a divisor."
+            f"patch_size={patch_size} must divide the spatial size {list(data_shape[1:])} of "
+            f"data_shape={list(data_shape)}; pick a divisor."
         )
     return tuple(size // patch_size for size in data_shape[1:])
 
@@ -61,5 +61,5 @@ def grid_positions(grid: Sequence[int], hidden: int) -> Tensor:
     if len(grid) == 1:
         return sincos_positions(grid[0], hidden)
     if hidden % 4:
-        raise ValueError(f"model.network.hidden={hidden} must be divisible by 4 for images.")
+        raise ValueError(f"hidden={hidden} must be divisible by 4 for images.")
     return sincos_positions_2d(grid[0], grid[1], hidden)

@@ -66,7 +66,7 @@ class ResNet(HyperparametersMixin, nn.Module):
         else:
             if hidden % 8:
                 raise ValueError(
-                    f"model.network.hidden={hidden} must be a multiple of 8 for signals: "
+                    f"hidden={hidden} must be a multiple of 8 for signals: "
                     "diffusers' 1-D residual block normalises in 8 groups."
                 )
             make = lambda: ResidualTemporalBlock1D(hidden, hidden, hidden, kernel_size)  # noqa: E731

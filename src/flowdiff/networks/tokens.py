@@ -66,13 +66,11 @@ class TokenTransformer(HyperparametersMixin, nn.Module):
         kind = cond_kind(data_shape, num_classes, cond_shape, image_ok=False)
         if kind not in (None, VECTOR):
             raise ValueError(
-                f"TokenTransformer does not accept {kind} conditions (model.network.num_classes="
+                f"TokenTransformer does not accept {kind} conditions (num_classes="
                 f"{num_classes}); use {SUGGESTIONS[kind]}."
             )
-        self.dim_obs, self.ch_obs = token_layout(data_shape, "data.shape")
-        self.dim_cond, self.ch_cond = (
-            token_layout(cond_shape, "data.cond_shape") if kind else (0, 0)
-        )
+        self.dim_obs, self.ch_obs = token_layout(data_shape, "data_shape")
+        self.dim_cond, self.ch_cond = token_layout(cond_shape, "cond_shape") if kind else (0, 0)
         self.time = SinusoidalTimeEmbedding(hidden)
         self.obs_in = nn.Linear(self.ch_obs, hidden)
         self.identity = nn.Parameter(torch.randn(self.dim_obs + self.dim_cond, hidden) * 0.02)
@@ -90,8 +88,8 @@ class TokenTransformer(HyperparametersMixin, nn.Module):
         if cond.shape[0] != batch or cond[0].numel() != self.dim_cond * self.ch_cond:
             raise ValueError(
                 f"TokenTransformer was built for cond of shape [B, {self.dim_cond}, "
-                f"{self.ch_cond}] (model.network.cond_shape) but received {list(cond.shape)}; "
-                "make data.cond_shape match the data's cond."
+                f"{self.ch_cond}] (cond_shape={self.hparams.cond_shape}) but received "
+                f"{list(cond.shape)}; make cond_shape match the data's cond."
             )
         tokens = self.cond_in(cond.reshape(batch, self.dim_cond, self.ch_cond).to(null.dtype))
         return tokens if drop is None else torch.where(drop[:, None, None], null, tokens)
@@ -103,8 +101,8 @@ class TokenTransformer(HyperparametersMixin, nn.Module):
         batch = x_t.shape[0]
         if cond is not None and not self.dim_cond:
             raise ValueError(
-                "TokenTransformer was built unconditional but received cond; set "
-                "model.network.cond_shape (data.cond_shape)."
+                "TokenTransformer was built unconditional but received cond; build it with "
+                "cond_shape=<shape of one condition>."
             )
         h = self.obs_in(x_t.reshape(batch, self.dim_obs, self.ch_obs))
         if self.dim_cond:

@@ -21,9 +21,7 @@ class Attention(nn.Module):
     def __init__(self, hidden: int, heads: int):
         super().__init__()
         if hidden % heads:
-            raise ValueError(
-                f"model.network.hidden={hidden} must be divisible by model.network.heads={heads}."
-            )
+            raise ValueError(f"hidden={hidden} must be divisible by heads={heads}.")
         self.heads = heads
         self.qkv = nn.Linear(hidden, 3 * hidden)
         self.proj = nn.Linear(hidden, hidden)

@@ -49,13 +49,13 @@ class UNet(HyperparametersMixin, nn.Module):
         levels = len(block_out_channels)
         if len(attention) != levels:
             raise ValueError(
-                f"model.network.attention has {len(attention)} entries but block_out_channels "
-                f"has {levels}; give one per level."
+                f"attention={list(attention)} has {len(attention)} entries but "
+                f"block_out_channels={list(block_out_channels)} has {levels}; give one per level."
             )
         if height % 2 ** (levels - 1) or width % 2 ** (levels - 1):
             raise ValueError(
                 f"Images of {height}x{width} cannot be halved {levels - 1} times; use fewer "
-                "model.network.block_out_channels or another image size."
+                f"block_out_channels than {list(block_out_channels)} or another image size."
             )
         self.num_classes = num_classes
         # Labels go through diffusers' class embedding; ConditionInput handles image context.

@@ -25,7 +25,10 @@ def fused_where_possible(factory: Callable[..., Any], trainer: Trainer) -> Calla
     """
     keywords = getattr(factory, "keywords", {})
     if keywords.get("fused") not in (None, True, False):
-        raise ConfigError(f"model.optimizer.fused={keywords['fused']!r}; set true, false or null.")
+        raise ConfigError(
+            f"optimizer.fused={keywords['fused']!r}: the optimizer's fused must be True, False "
+            "or None (use the fused kernel where there is one)."
+        )
     if not keywords.get("fused"):
         return factory
     if "fused" not in inspect.signature(factory.func).parameters:

@@ -28,12 +28,12 @@ def warmup_steps_for(total_steps: int, warmup_steps: int = 0, warmup_ratio: floa
     if warmup_ratio is not None:
         if not 0.0 <= warmup_ratio < 1.0:
             raise ValueError(
-                f"model.lr_scheduler.warmup_ratio={warmup_ratio} must lie in [0, 1); "
+                f"warmup_ratio={warmup_ratio} must lie in [0, 1); "
                 "e.g. 0.05 warms up over the first 5% of the steps."
             )
         return int(warmup_ratio * total_steps)
     if warmup_steps < 0:
-        raise ValueError(f"model.lr_scheduler.warmup_steps={warmup_steps} must be >= 0.")
+        raise ValueError(f"warmup_steps={warmup_steps} must be >= 0.")
     return warmup_steps
 
 
@@ -135,7 +135,7 @@ def exponential(
 ) -> LambdaLR:
     """``base_lr * gamma ** step`` (steps counted from the end of the warm-up)."""
     if not 0.0 < gamma <= 1.0:
-        raise ValueError(f"model.lr_scheduler.gamma={gamma} must lie in (0, 1].")
+        raise ValueError(f"gamma={gamma} must lie in (0, 1].")
     return with_warmup(optimizer, lambda step: gamma**step, total_steps, warmup_steps, warmup_ratio)
 
 
@@ -149,7 +149,7 @@ def step(
 ) -> LambdaLR:
     """Multiply the rate by ``gamma`` every ``step_size`` optimizer steps."""
     if step_size < 1:
-        raise ValueError(f"model.lr_scheduler.step_size={step_size} must be >= 1 optimizer step.")
+        raise ValueError(f"step_size={step_size} must be >= 1 optimizer step.")
     return with_warmup(
         optimizer, lambda s: gamma ** (s // step_size), total_steps, warmup_steps, warmup_ratio
     )
@@ -166,7 +166,7 @@ def multistep(
     """Multiply the rate by ``gamma`` at each milestone (optimizer steps since the warm-up)."""
     marks = sorted(int(m) for m in milestones)
     if marks and marks[0] < 1:
-        raise ValueError(f"model.lr_scheduler.milestones={list(milestones)} must all be >= 1.")
+        raise ValueError(f"milestones={list(milestones)} must all be >= 1.")
     return with_warmup(
         optimizer,
         lambda s: gamma ** bisect.bisect_right(marks, s),

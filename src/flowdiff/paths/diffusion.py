@@ -61,14 +61,12 @@ class DiffusionPath(Component):
         self.save_hyperparameters()
         if prediction_type not in PREDICTION_TYPES:
             raise ValueError(
-                f"model.path.prediction_type={prediction_type!r}; choose one of {PREDICTION_TYPES}."
+                f"prediction_type={prediction_type!r}; choose one of {PREDICTION_TYPES}."
             )
         if beta_schedule not in BETA_SCHEDULES:
-            raise ValueError(
-                f"model.path.beta_schedule={beta_schedule!r}; choose one of {BETA_SCHEDULES}."
-            )
+            raise ValueError(f"beta_schedule={beta_schedule!r}; choose one of {BETA_SCHEDULES}.")
         if num_train_timesteps < 2:
-            raise ValueError(f"model.path.num_train_timesteps={num_train_timesteps} must be >= 2.")
+            raise ValueError(f"num_train_timesteps={num_train_timesteps} must be >= 2.")
         self.scheduler = DDPMScheduler(
             num_train_timesteps=num_train_timesteps,
             beta_schedule=beta_schedule,

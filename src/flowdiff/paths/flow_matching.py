@@ -34,7 +34,7 @@ def _scheduler(name: str, exponent: float) -> Scheduler:
     }
     if name not in schedulers:
         raise ValueError(
-            f"model.path.scheduler={name!r} is not a flow-matching scheduler; "
+            f"scheduler={name!r} is not a flow-matching scheduler; "
             f"choose one of {sorted(schedulers)}."
         )
     return schedulers[name]()
@@ -68,9 +68,9 @@ class FlowMatchingPath(Component):
         super().__init__()
         self.save_hyperparameters()
         if not 0.0 < t_max <= 1.0:
-            raise ValueError(f"model.path.t_max={t_max} must lie in (0, 1].")
+            raise ValueError(f"t_max={t_max} must lie in (0, 1].")
         if not t_power > -1.0:
-            raise ValueError(f"model.path.t_power={t_power} must be > -1 (0: uniform times).")
+            raise ValueError(f"t_power={t_power} must be > -1 (0: uniform times).")
         self.affine = AffineProbPath(scheduler=_scheduler(scheduler, exponent))
         self.t_max = t_max
         self.t_power = t_power

@@ -69,8 +69,8 @@ def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:
     """Refuse a sampler that cannot serve ``path``, naming both and the fix."""
     if sampler.family != path.family:
         raise ValueError(
-            f"{type(sampler).__name__} samples {sampler.family} paths, but model.path is a "
-            f"{type(path).__name__} ({path.family}). Pick a matching sampler: "
-            "model/sampler=ode or model/sampler=torchdyn for flow matching, "
-            "model/sampler=diffusers for diffusion."
+            f"{type(sampler).__name__} samples {sampler.family} paths, but the path is a "
+            f"{type(path).__name__} ({path.family}). Pick a matching sampler: ODESampler or "
+            "TorchdynSampler (model/sampler=ode or model/sampler=torchdyn) for flow matching, "
+            "DiffusersSampler (model/sampler=diffusers) for diffusion."
         )

@@ -62,7 +62,7 @@ def scheduler_class(sampler_type: str) -> tuple[type, dict[str, Any]]:
     if sampler_type in compatible_schedulers():
         return getattr(diffusers, sampler_type), {}
     raise ValueError(
-        f"model.sampler.sampler_type={sampler_type!r}; choose one of {sorted(SCHEDULERS)} or a "
+        f"sampler_type={sampler_type!r}; choose one of {sorted(SCHEDULERS)} or a "
         "diffusers scheduler compatible with DDPM training: "
         f"{', '.join(compatible_schedulers())}."
     )
@@ -102,9 +102,7 @@ class DiffusersSampler(Component):
         self.scheduler_cls, extra = scheduler_class(sampler_type)
         self.scheduler_extra = {**extra, **(scheduler_options or {})}
         if num_inference_steps < 1:
-            raise ValueError(
-                f"model.sampler.num_inference_steps={num_inference_steps} must be at least 1."
-            )
+            raise ValueError(f"num_inference_steps={num_inference_steps} must be at least 1.")
         self.sampler_type = sampler_type
         self.num_inference_steps = num_inference_steps
         self.eta = eta

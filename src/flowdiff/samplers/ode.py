@@ -43,11 +43,10 @@ class ODESampler(Component):
         self.save_hyperparameters()
         if method not in METHODS:
             raise ValueError(
-                f"model.sampler.method={method!r} is not a torchdiffeq method; "
-                f"choose one of {sorted(METHODS)}."
+                f"method={method!r} is not a torchdiffeq method; choose one of {sorted(METHODS)}."
             )
         if steps < 1:
-            raise ValueError(f"model.sampler.steps={steps} must be at least 1.")
+            raise ValueError(f"steps={steps} must be at least 1.")
         self.method = method
         self.steps = steps
         self.atol = atol

@@ -61,11 +61,10 @@ class TorchdynSampler(Component):
         self.save_hyperparameters()
         if solver not in SOLVER_DICT:
             raise ValueError(
-                f"model.sampler.solver={solver!r} is not a torchdyn solver; "
-                f"choose one of {sorted(SOLVER_DICT)}."
+                f"solver={solver!r} is not a torchdyn solver; choose one of {sorted(SOLVER_DICT)}."
             )
         if steps < 1:
-            raise ValueError(f"model.sampler.steps={steps} must be at least 1.")
+            raise ValueError(f"steps={steps} must be at least 1.")
         self.solver = solver
         self.steps = steps
         self.atol = atol

@@ -136,7 +136,7 @@ def test_a_network_without_drop_cond_is_refused(setting):
 
 def test_bad_drop_probability_is_refused():
     path, sampler = FAMILIES["flow_matching"]()
-    with pytest.raises(ValueError, match=r"model.cond_drop_prob=1.0"):
+    with pytest.raises(ValueError, match=r"^cond_drop_prob=1.0"):
         GenerativeModule(MLP([2]), path, sampler, data_shape=[2], cond_drop_prob=1.0)
 
 

@@ -145,15 +145,15 @@ def test_fm_unknown_scheduler_names_value_and_choices():
     with pytest.raises(ValueError) as info:
         FlowMatchingPath(scheduler="cosine_vp")
     message = str(info.value)
-    assert "model.path.scheduler" in message
+    assert message.startswith("scheduler='cosine_vp'")  # the argument, not a config key
     assert "'cosine_vp'" in message
     for choice in FM_SCHEDULERS:
         assert repr(choice) in message
 
 
 @pytest.mark.parametrize("t_max", [0.0, -0.5, 1.5])
-def test_fm_t_max_out_of_range_names_key(t_max):
-    with pytest.raises(ValueError, match=r"model\.path\.t_max"):
+def test_fm_t_max_out_of_range_names_the_argument(t_max):
+    with pytest.raises(ValueError, match=r"^t_max="):
         FlowMatchingPath(t_max=t_max)
 
 
@@ -285,10 +285,10 @@ def test_diffusion_predict_x1_inverts_its_own_draw(prediction_type):
     ("key", "value"),
     [("prediction_type", "eps"), ("beta_schedule", "cosine"), ("num_train_timesteps", 1)],
 )
-def test_diffusion_bad_argument_names_key_and_value(key, value):
+def test_diffusion_bad_argument_names_argument_and_value(key, value):
     with pytest.raises(ValueError) as info:
         DiffusionPath(**{key: value})
-    assert f"model.path.{key}={value!r}" in str(info.value)
+    assert str(info.value).startswith(f"{key}={value!r}")
 
 
 @pytest.mark.parametrize(

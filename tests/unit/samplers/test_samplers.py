@@ -579,14 +579,14 @@ def test_check_compatible_accepts_its_family(sampler, path):
 @pytest.mark.parametrize(
     ("build", "key", "value"),
     [
-        (lambda: ODESampler(method="rk5"), "model.sampler.method", "'rk5'"),
-        (lambda: ODESampler(steps=0), "model.sampler.steps", "0"),
-        (lambda: TorchdynSampler(solver="rk5"), "model.sampler.solver", "'rk5'"),
-        (lambda: TorchdynSampler(steps=-1), "model.sampler.steps", "-1"),
-        (lambda: DiffusersSampler(sampler_type="pndm"), "model.sampler.sampler_type", "'pndm'"),
+        (lambda: ODESampler(method="rk5"), "method", "'rk5'"),
+        (lambda: ODESampler(steps=0), "steps", "0"),
+        (lambda: TorchdynSampler(solver="rk5"), "solver", "'rk5'"),
+        (lambda: TorchdynSampler(steps=-1), "steps", "-1"),
+        (lambda: DiffusersSampler(sampler_type="pndm"), "sampler_type", "'pndm'"),
         (
             lambda: DiffusersSampler(num_inference_steps=0),
-            "model.sampler.num_inference_steps",
+            "num_inference_steps",
             "0",
         ),
     ],
@@ -599,7 +599,7 @@ def test_check_compatible_accepts_its_family(sampler, path):
         "diffusers-steps",
     ],
 )
-def test_bad_sampler_argument_names_key_and_value(build, key, value):
+def test_bad_sampler_argument_names_argument_and_value(build, key, value):
     with pytest.raises(ValueError) as info:
         build()
-    assert f"{key}={value}" in str(info.value)
+    assert str(info.value).startswith(f"{key}={value}")  # flowdiff-train adds model.sampler.

@@ -73,5 +73,5 @@ DISTRIBUTIONS: dict[str, Callable[[int, Generator], Tensor]] = {
 def sample_toy2d(name: str, n: int, seed: int = 0) -> Tensor:
     """``n`` samples ``(n, 2)`` of the named distribution, reproducible from ``seed``."""
     if name not in DISTRIBUTIONS:
-        raise ValueError(f"data.name={name!r}; choose one of {sorted(DISTRIBUTIONS)}.")
+        raise ValueError(f"name={name!r}; choose one of {sorted(DISTRIBUTIONS)}.")
     return DISTRIBUTIONS[name](n, torch.Generator().manual_seed(seed))

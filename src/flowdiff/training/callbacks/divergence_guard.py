@@ -39,7 +39,7 @@ class DivergenceGuard(Callback):
     ):
         super().__init__()
         if max_ratio <= 0:
-            raise ValueError(f"callbacks.divergence_guard.max_ratio={max_ratio} must be > 0.")
+            raise ValueError(f"max_ratio={max_ratio} must be > 0.")
         self.max_ratio = max_ratio
         self.patience = patience
         self.start_epoch = start_epoch

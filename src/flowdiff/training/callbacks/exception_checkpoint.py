@@ -35,7 +35,7 @@ class ExceptionCheckpoint(Callback):
 
     def __init__(self, dirpath: str, filename: str = "last"):
         if not filename:
-            raise ValueError("callbacks.exception_checkpoint.filename cannot be empty.")
+            raise ValueError("filename='' cannot be empty; give a name such as filename='last'.")
         self.dirpath = dirpath
         self.filename = filename
         self._start_step: int | None = None

@@ -43,13 +43,9 @@ class NonFiniteGuard(Callback):
 
     def __init__(self, action: str = "skip", max_consecutive: int | None = 20):
         if action not in ACTIONS:
-            raise ConfigError(
-                f"callbacks.nan_guard.action={action!r}; choose one of {list(ACTIONS)}."
-            )
+            raise ConfigError(f"action={action!r}; choose one of {list(ACTIONS)}.")
         if max_consecutive is not None and max_consecutive < 1:
-            raise ConfigError(
-                f"callbacks.nan_guard.max_consecutive={max_consecutive} must be >= 1 or null."
-            )
+            raise ConfigError(f"max_consecutive={max_consecutive} must be >= 1 or None.")
         self.action = action
         self.max_consecutive = max_consecutive
         self.skipped = 0
@@ -97,7 +93,7 @@ class NonFiniteGuard(Callback):
             "step did not update the weights and no checkpoint was written from it, so "
             "checkpoints/last.ckpt holds the last good state. Lower base_lr, clip gradients "
             "(trainer.gradient_clip_val=1.0), check the data for NaN/inf, or set "
-            "callbacks.nan_guard.action=skip."
+            "action=skip to skip such steps."
         )
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

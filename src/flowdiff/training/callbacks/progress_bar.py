@@ -29,9 +29,7 @@ class TimedProgressBar(RichProgressBar):
     def __init__(self, refresh_interval_s: float = 0.5, **kwargs: Any):
         super().__init__(**kwargs)
         if refresh_interval_s < 0:
-            raise ValueError(
-                f"callbacks.progress_bar.refresh_interval_s={refresh_interval_s} must be >= 0."
-            )
+            raise ValueError(f"refresh_interval_s={refresh_interval_s} must be >= 0.")
         self.refresh_interval_s = refresh_interval_s
         self._last_redraw = -math.inf
 
