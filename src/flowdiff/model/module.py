@@ -1,6 +1,6 @@
 """GenerativeModule: one LightningModule for flow matching and diffusion alike.
 
-About 270 lines, over the house's ~250: the class is the library's main public surface
+About 280 lines, over the house's ~250: the class is the library's main public surface
 (training step, sampling with guidance and normalisation, checkpoint loading) and each method is
 short; its helpers live beside it (``loss_window``, ``checkpoint_record``, ``guidance``,
 ``normalizer``, ``hub``) and in :mod:`flowdiff.optim.configure`.
