@@ -1,9 +1,11 @@
 """Which weights of a checkpoint to use: the EMA (exponential moving average) or the raw ones.
 
-Training keeps an EMA of the weights with Lightning's ``EMAWeightAveraging`` callback. Its
-checkpoints hold the EMA weights under ``state_dict`` (so anything loading a checkpoint the usual
-way gets the EMA) and the raw, optimised weights under ``current_model_state``. Checkpoints of runs
-without EMA hold only ``state_dict``, the raw weights.
+Training keeps an EMA of the weights with a callback on Lightning's ``WeightAveraging``
+(:mod:`flowdiff.training.callbacks.ema`). Its checkpoints hold the EMA weights under
+``state_dict`` (so anything loading a checkpoint the usual way gets the EMA) and the raw,
+optimised weights under ``current_model_state``. Checkpoints of runs without EMA hold only
+``state_dict``, the raw weights. :func:`model_state_dict` is the one place that chooses; both
+``GenerativeModule.load_from_checkpoint`` and ``checkpoints.loading.load_model`` go through it.
 """
 
 from __future__ import annotations

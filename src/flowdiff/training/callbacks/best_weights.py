@@ -25,7 +25,7 @@ def restore_best_weights(trainer: Trainer, pl_module: LightningModule, monitor: 
     """Load the weights of the best checkpoint (by ``monitor``) into ``pl_module``.
 
     The module receives the checkpoint's ``state_dict``: the EMA weights when the run keeps an
-    EMA (which Lightning's ``EMAWeightAveraging`` also leaves in the model when training ends),
+    EMA (which Lightning's ``WeightAveraging`` also leaves in the model when training ends),
     else the raw ones. This is what ``GenerativeModule.load_from_checkpoint`` of that file gives.
 
     Returns:
