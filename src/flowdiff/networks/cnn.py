@@ -17,7 +17,8 @@ def check_spatial(owner: str, data_shape: Sequence[int]) -> int:
     if len(data_shape) not in (2, 3):
         raise ValueError(
             f"{owner} takes images [C, H, W] or signals [C, L], but data_shape="
-            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors."
+            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors "
+            "(model/network=mlp or tokens)."
         )
     return len(data_shape) - 1
 

@@ -25,11 +25,14 @@ from flowdiff.networks.embeddings import ConditionEmbedding
 
 LABELS, VECTOR, IMAGE = "labels", "vector", "image"
 
-#: Networks to suggest when one does not accept a kind of condition.
+#: Networks to suggest when one does not accept a kind of condition: the classes, and the
+#: ``model/network`` config of each in brackets.
 SUGGESTIONS = {
-    LABELS: "model/network=mlp, dit, cnn, resnet, hybrid or unet",
-    VECTOR: "model/network=mlp, tokens, dit, cnn, resnet or hybrid",
-    IMAGE: "model/network=dit, cnn, resnet, hybrid or unet",
+    LABELS: "MLP, DiT, CNN, ResNet, Hybrid or UNet (model/network=mlp, dit, cnn, resnet, "
+    "hybrid or unet)",
+    VECTOR: "MLP, TokenTransformer, DiT, CNN, ResNet or Hybrid (model/network=mlp, tokens, dit, "
+    "cnn, resnet or hybrid)",
+    IMAGE: "DiT, CNN, ResNet, Hybrid or UNet (model/network=dit, cnn, resnet, hybrid or unet)",
 }
 
 

@@ -18,7 +18,8 @@ def check_patchable(owner: str, data_shape: Sequence[int], patch_size: int) -> t
     if len(data_shape) not in (2, 3):
         raise ValueError(
             f"{owner} takes images [C, H, W] or signals [C, L], but data_shape="
-            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors."
+            f"{list(data_shape)}; use an MLP or TokenTransformer for vectors "
+            "(model/network=mlp or tokens)."
         )
     if patch_size < 1 or any(size % patch_size for size in data_shape[1:]):
         raise ValueError(

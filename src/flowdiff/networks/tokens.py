@@ -27,7 +27,7 @@ def token_layout(shape: Sequence[int], key: str) -> tuple[int, int]:
         return shape[0], shape[1]
     raise ValueError(
         f"TokenTransformer takes {key} as [dim] or [dim, channels] (batch, dim, channels "
-        f"convention), not {list(shape)}; use model/network=dit or cnn for images."
+        f"convention), not {list(shape)}; use DiT or CNN for images (model/network=dit or cnn)."
     )
 
 
