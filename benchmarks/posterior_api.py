@@ -16,6 +16,7 @@ solver steps (with C2ST), and SBC/coverage of the exact, a fitted and an over-co
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -59,25 +60,44 @@ def draws(model_or_posterior, observations, count) -> np.ndarray:
     return model_or_posterior.sample((count,), x=x_o, generator=generator).double().numpy()
 
 
-def compare_routes(task, budget, observations, exact, args) -> dict:
-    theta, x = task.simulator.simulate(budget, np.random.default_rng(0))
-    theta, x = theta.astype(np.float32), x.astype(np.float32)
+def api_route(theta, x, budget, args):
     estimator = PosteriorEstimator(overrides=["trainer=cpu"], **options_for(budget, args.tiny))
     start = time.perf_counter()
     posterior = estimator.fit(theta, x)
-    api_seconds = time.perf_counter() - start
+    return estimator, posterior, time.perf_counter() - start
+
+
+def cli_route(overrides, pairs, run):
+    start = time.perf_counter()
+    cfg = compose_config("train", [*overrides, f"data.file={pairs}"], output_dir=run)
+    model, _ = fit(cfg)
+    return model, time.perf_counter() - start
+
+
+def compare_routes(task, budget, observations, exact, args) -> dict:
+    """Both routes ``args.repeats`` times in alternating order; the fastest time of each."""
+    theta, x = task.simulator.simulate(budget, np.random.default_rng(0))
+    theta, x = theta.astype(np.float32), x.astype(np.float32)
     pairs = args.work / f"{task.name}_{budget}.npz"
     pairs.parent.mkdir(parents=True, exist_ok=True)
     np.savez(pairs, x=theta, cond=x)
-    run = args.work / f"{task.name}_{budget}_cli"
-    start = time.perf_counter()
-    cfg = compose_config("train", [*estimator.overrides, f"data.file={pairs}"], output_dir=run)
-    model, _ = fit(cfg)
-    cli_seconds = time.perf_counter() - start
-    same = all(
-        torch.equal(value, posterior.model.state_dict()[key])
-        for key, value in model.state_dict().items()
-    )
+    api_times, cli_times, same = [], [], True
+    for repeat in range(args.repeats):
+        for route in ("api", "cli") if repeat % 2 == 0 else ("cli", "api"):
+            if route == "api":
+                _, posterior, seconds = api_route(theta, x, budget, args)
+                api_times.append(seconds)
+                continue
+            overrides = options_overrides(task, budget, theta, x, args)
+            run = args.work / f"{task.name}_{budget}_cli_{repeat}"
+            shutil.rmtree(run, ignore_errors=True)
+            model, seconds = cli_route(overrides, pairs, run)
+            cli_times.append(seconds)
+            cli_state = model.state_dict()
+        same &= all(
+            torch.equal(value, posterior.model.state_dict()[key])
+            for key, value in cli_state.items()
+        )
     api_draws = draws(posterior, observations, args.samples)
     scores = [c2st(e, api_draws[:, i], folds=args.folds) for i, e in enumerate(exact)]
     return dict(
@@ -86,11 +106,17 @@ def compare_routes(task, budget, observations, exact, args) -> dict:
         same=same,
         c2st=float(np.mean(scores)),
         c2st_max=float(np.max(scores)),
-        api_s=api_seconds,
-        cli_s=cli_seconds,
+        api_s=min(api_times),
+        cli_s=min(cli_times),
         epochs=posterior.epoch,
         steps=posterior.global_step,
     )
+
+
+def options_overrides(task, budget, theta, x, args) -> list[str]:
+    """The overrides the API uses for these simulations (``estimator.overrides``)."""
+    estimator = PosteriorEstimator(overrides=["trainer=cpu"], **options_for(budget, args.tiny))
+    return estimator.config_overrides(theta.shape[1:], x.shape[1:])
 
 
 def sampling_speed(args) -> tuple[list[dict], list[dict], dict]:
@@ -98,20 +124,26 @@ def sampling_speed(args) -> tuple[list[dict], list[dict], dict]:
     simulator = LinearGaussian.random(dim_theta=2, dim_x=2, seed=0)
     theta, x = simulator.simulate(args.speed_budget, np.random.default_rng(0))
     options = options_for(args.speed_budget, args.tiny)
-    posterior = PosteriorEstimator(overrides=["trainer=cpu"], **options).fit(theta, x)
     rng = np.random.default_rng(1)
     _, observations = simulator.simulate(10, rng)
     exact = [rng.multivariate_normal(*simulator.posterior(x_o), 1000) for x_o in observations]
-    rows = []
     x_o = torch.as_tensor(observations, dtype=torch.float32)
-    for steps in args.steps:
-        start = time.perf_counter()
-        drawn = posterior.sample((args.draws,), x=x_o, steps=steps)
-        seconds = time.perf_counter() - start
-        scores = [
-            c2st(e, drawn[:1000, i].double().numpy(), folds=args.folds) for i, e in enumerate(exact)
-        ]
-        rows.append(dict(steps=steps, nfe=2 * steps, seconds=seconds, c2st=float(np.mean(scores))))
+    rows, posterior = [], None
+    for size in ({}, {"hidden": 64, "depth": 2}):
+        estimator = PosteriorEstimator(overrides=["trainer=cpu"], **{**options, **size})
+        fitted = estimator.fit(theta, x)
+        posterior = posterior or fitted  # calibration: sbi_compare's settings (the first)
+        network = f"hidden {estimator.options['hidden']}, depth {estimator.options['depth']}"
+        for steps in args.steps:
+            start = time.perf_counter()
+            drawn = fitted.sample((args.draws,), x=x_o, steps=steps)
+            seconds = time.perf_counter() - start
+            scores = [
+                c2st(e, drawn[:1000, i].double().numpy(), folds=args.folds)
+                for i, e in enumerate(exact)
+            ]
+            row = dict(network=network, steps=steps, nfe=2 * steps, seconds=seconds)
+            rows.append({**row, "c2st": float(np.mean(scores))})
     theta_test, x_test = simulator.simulate(args.pairs, np.random.default_rng(2))
     checks = []
     exact_draws = np.stack(
@@ -138,9 +170,17 @@ def sampling_speed(args) -> tuple[list[dict], list[dict], dict]:
     return rows, calibration_rows, options
 
 
+def warm_up(args) -> None:
+    """One tiny fit first, so neither route pays the process's one-time costs (imports...)."""
+    theta, x = np.random.default_rng(0).normal(size=(2, 200, 2)).astype(np.float32)
+    PosteriorEstimator(max_epochs=1, hidden=16, depth=1, progress=False).fit(theta, x)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=["linear_gaussian", "squares"])
+    parser.add_argument(
+        "--tasks", nargs="*", default=["linear_gaussian", "squares"], help="none: sampling only"
+    )
     parser.add_argument("--budgets", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--samples", type=int, default=1000, help="posterior draws for C2ST")
     parser.add_argument("--folds", type=int, default=5)
@@ -152,12 +192,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each route (fastest)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     if args.tiny:
         args.budgets, args.samples, args.folds, args.draws = [300], 100, 2, 200
-        args.speed_budget, args.pairs = 300, 50
+        args.speed_budget, args.pairs, args.repeats = 300, 50, 1
+    warm_up(args)
     routes = []
     for budget in args.budgets:
         for name in args.tasks:
@@ -181,7 +223,8 @@ def report(args, routes, speed, checks, options) -> str:
         for r in routes
     ]
     speed_rows = [
-        f"| {r['steps']} | {r['nfe']} | {r['seconds']:.1f} | {r['c2st']:.3f} |" for r in speed
+        f"| {r['network']} | {r['steps']} | {r['nfe']} | {r['seconds']:.1f} | {r['c2st']:.3f} |"
+        for r in speed
     ]
     check_rows = [
         f"| {c['name']} | {c['sbc_min_p']:.3g} | {'pass' if c['sbc_pass'] else 'FLAGGED'} | "
@@ -207,7 +250,8 @@ def report(args, routes, speed, checks, options) -> str:
             "seed. "
             f"C2ST ({args.folds}-fold) of {args.samples} draws against as many exact posterior "
             "samples, mean and max over 10 observations; the draws come from the API's posterior "
-            "(the routes' weights are compared tensor by tensor).",
+            f"(the routes' weights are compared tensor by tensor). Times: the fastest of "
+            f"{args.repeats} runs of each route in alternating order, after a warm-up fit.",
             "",
             "| task | simulations | epochs / steps | same weights | C2ST mean | C2ST max | API s | "
             "CLI s | API over CLI |",

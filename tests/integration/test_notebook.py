@@ -1,5 +1,6 @@
-"""notebooks/quickstart.ipynb is stored with the outputs of its current code (so its figures show
-on a web page), and runs top to bottom (the slow layer, with a short training)."""
+"""notebooks/quickstart.ipynb and posterior_quickstart.ipynb are stored with the outputs of their
+current code (so their figures show on a web page), and run top to bottom (the slow layer, with a
+short training)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,32 @@ def test_notebook_runs_top_to_bottom_with_the_stored_kinds_of_output(monkeypatch
     stored = nbformat.read(NOTEBOOK, as_version=4)
     assert output_kinds(fresh) == output_kinds(stored), REFRESH
     assert fresh.metadata["flowdiff"]["code_sha256"] == code_hash(stored)
+
+
+POSTERIOR = NOTEBOOKS / "posterior_quickstart.ipynb"
+
+
+def test_posterior_notebook_is_stored_with_the_outputs_of_its_current_code():
+    notebook = nbformat.read(POSTERIOR, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    stored = notebook.metadata.get("flowdiff", {}).get("code_sha256")
+    assert stored == code_hash(notebook), f"a code cell changed since it was run: {REFRESH}"
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), REFRESH
+    outputs = [out for cell in code for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert sum(kinds.count("image") for kinds in output_kinds(notebook)) == 3  # corner, SBC, TARP
+    text = "".join(out.get("text", "") for out in outputs)
+    assert "acceptance rate" in text and "sbc_min_p" in text
+    assert "calibrated: True True | over-confident: False False" in text
+    assert "/tmp/" not in text and " at 0x" not in text
+
+
+@pytest.mark.slow  # about 1-2 min: a kernel start, two epochs, sampling and calibration
+def test_posterior_notebook_runs_top_to_bottom_with_the_stored_kinds_of_output(monkeypatch):
+    monkeypatch.setenv("FLOWDIFF_NOTEBOOK_EPOCHS", "2")
+    fresh = execute(POSTERIOR, timeout=600)
+    outputs = [out for cell in fresh.cells for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert output_kinds(fresh) == output_kinds(nbformat.read(POSTERIOR, as_version=4)), REFRESH
+    text = "".join(out.get("text", "") for out in outputs)
+    assert "over-confident: False False" in text  # flagged even after two epochs

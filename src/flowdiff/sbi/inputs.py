@@ -67,10 +67,12 @@ def handle_nonfinite(theta: Tensor, x: Tensor, nonfinite: str) -> tuple[Tensor, 
     bad = _bad_rows(theta) | _bad_rows(x)
     if not bad.any():
         return theta, x
-    summary = (
-        f"{_counts(theta, 'theta')}; {_counts(x, 'x')}; {int(bad.sum())} of {len(theta)} "
-        "simulations affected"
-    )
+    counts = [
+        _counts(value, name)
+        for name, value in (("theta", theta), ("x", x))
+        if _bad_rows(value).any()
+    ]
+    summary = f"{'; '.join(counts)}; {int(bad.sum())} of {len(theta)} simulations affected"
     if nonfinite == "refuse":
         raise DataError(
             f"{summary}. Remove those simulations, or pass nonfinite='drop' to fit() to drop "
