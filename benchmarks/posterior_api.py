@@ -186,7 +186,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--speed-budget", type=int, default=1_000)
     parser.add_argument("--draws", type=int, default=10_000, help="per observation (speed)")
-    parser.add_argument("--steps", type=int, nargs="+", default=[20, 10, 5])
+    parser.add_argument("--steps", type=int, nargs="+", default=[20, 8, 4])
+    parser.add_argument("--no-sampling", action="store_true", help="routes only")
     parser.add_argument("--pairs", type=int, default=500, help="held-out pairs for SBC")
     parser.add_argument("--work", type=Path, default=REPO / "outputs" / "bench_posterior_api")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
@@ -209,7 +210,7 @@ def main() -> None:
             exact = [task.exact(x_o, args.samples, rng) for x_o in observations]
             routes.append(compare_routes(task, budget, observations, exact, args))
             print(routes[-1], flush=True)
-    speed, checks, options = sampling_speed(args)
+    speed, checks, options = ([], [], {}) if args.no_sampling else sampling_speed(args)
     body = report(args, routes, speed, checks, options)
     write_section(args.output, SECTION, body)
     print(body)
@@ -243,8 +244,9 @@ def report(args, routes, speed, checks, options) -> str:
             "wall times carry their noise.",
             f"- Command: `{command_line()}`",
             "- API: `PosteriorEstimator(**options).fit(theta, x)` with sbi_compare's per-budget "
-            "settings (batch, hidden, depth, dropout, lr, epochs from its step counts) and the "
-            "API's defaults (early stopping on a 10% validation split, restore-best, no figures or "
+            "settings (batch, hidden, depth, lr, sampling steps) and the `data=arrays` defaults "
+            "(early stopping on a 10% validation split, restore-best, plateau "
+            "LR schedule) and the API's (no figures or "
             "logger). CLI route: `flowdiff-train` in-process (`compose_config('train', "
             "estimator.overrides + ['data.file=pairs.npz'])` + `flowdiff.training.fit`), same "
             "seed. "

@@ -1,11 +1,12 @@
 """``PosteriorEstimator``: fit ``q(theta | x)`` to simulations held in memory.
 
 The estimator composes the same Hydra config as ``flowdiff-train data=arrays`` (so its defaults
-are that route's defaults), switches off what a notebook user does not want by default (figures,
-TensorBoard, run records), adds early stopping on the validation split with the best weights
-restored, and trains through :func:`flowdiff.training.fit`: the same ``GenerativeModule``,
-callbacks and Lightning ``Trainer`` as the command line. :attr:`PosteriorEstimator.overrides`
-are the overrides that give the same model with ``flowdiff-train data=arrays data.file=...``.
+are that route's defaults: early stopping on the validation split with the best weights restored,
+a plateau learning-rate schedule), switches off what a notebook user does not want by default
+(figures, TensorBoard, run records), and trains through :func:`flowdiff.training.fit`: the
+same ``GenerativeModule``, callbacks and Lightning ``Trainer`` as the command line.
+:attr:`PosteriorEstimator.overrides` are the overrides that give the same model with
+``flowdiff-train data=arrays data.file=...``.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def hydra_value(value: Any) -> str:
 
 
 def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str]:
-    """This use's defaults on top of ``data=arrays``: early stopping with restore-best on the
-    validation split, one best checkpoint, and no figures, logger or run records unless asked."""
+    """This use's defaults on top of ``data=arrays`` (which stops early on the validation loss
+    and restores the best weights): one best checkpoint, quiet early stopping, and no figures,
+    logger or run records unless asked."""
     overrides = [
-        "callbacks=[default,early_stopping]",
         "callbacks.early_stopping.verbose=false",
         "callbacks.model_checkpoint.save_top_k=1",
         "+trainer.enable_model_summary=false",

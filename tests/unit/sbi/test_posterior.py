@@ -14,7 +14,7 @@ from flowdiff.sbi import PosteriorEstimator
 def test_fit_uses_the_data_arrays_config_and_lean_callbacks(fitted):
     estimator, posterior = fitted
     assert "data=arrays" in estimator.overrides
-    assert "callbacks=[default,early_stopping]" in estimator.overrides
+    assert "callbacks.early_stopping.verbose=false" in estimator.overrides
     assert "model.network.hidden=32" in estimator.overrides
     assert posterior.theta_shape == (2,) and posterior.x_shape == (3,)
     assert posterior.config.data.file is None and posterior.global_step > 0
