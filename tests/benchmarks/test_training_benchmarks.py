@@ -48,7 +48,9 @@ def test_quality_vs_nfe_tiny(tmp_path: Path):
     assert "--tiny" in section  # the exact command is recorded
 
     rows = [
-        line for line in section.splitlines() if re.match(r"\| (flow matching|diffusion) \|", line)
+        line
+        for line in section.splitlines()
+        if re.match(r"\| (flow matching|flow matching \+ OT|diffusion) \|", line)
     ]
     expected = bench.settings()
     assert len(rows) == len(expected)
@@ -61,6 +63,7 @@ def test_quality_vs_nfe_tiny(tmp_path: Path):
         assert int(cells[3]) >= 1  # NFE
         float(cells[4]), float(cells[5]), float(cells[6])  # W2, sliced W, time parse
 
+    assert section.count("Fewest NFE within 5% of the best W2") == 3  # each family's choice
     plot = tmp_path / "quality_vs_nfe.png"
     assert plot.exists() and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "](quality_vs_nfe.png)" in section

@@ -52,6 +52,12 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         cond_shape: shape of one float condition (vector or image context), whose
             training-split normalisation the module keeps beside the data's; ``None`` for
             labels or unconditional data.
+        clip_samples: clamp generated samples to ``[-1, 1]`` in the network's units, the range
+            of range-normalised data (images): real pixels never leave it, and without the
+            clamp the background of generated images carries specks outside it.
+        sample_levels: round generated samples to this many evenly spaced values over
+            ``[-1, 1]`` (after the clamp), the grid of quantised range-normalised data: 256 for
+            8-bit images, 17 for the digits' pixel values 0-16. ``None`` keeps them continuous.
     """
 
     def __init__(
@@ -67,6 +73,8 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         cond_drop_prob: float = 0.0,
         guidance_scale: float = 1.0,
         cond_shape: Sequence[int] | None = None,
+        clip_samples: bool = False,
+        sample_levels: int | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(
@@ -75,6 +83,8 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
             raise ValueError(f"aux_loss_weight={aux_loss_weight} must be >= 0.")
+        if sample_levels is not None and sample_levels < 2:
+            raise ValueError(f"sample_levels={sample_levels} must be at least 2 (or None).")
         if not 0.0 <= cond_drop_prob < 1.0:
             raise ValueError(f"cond_drop_prob={cond_drop_prob} must lie in [0, 1).")
         if (cond_drop_prob > 0 or guidance_scale != 1.0) and not takes_drop_cond(network):
@@ -126,8 +136,8 @@ class GenerativeModule(LightningModule, PretrainedMixin):
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         x_1 = batch["x"]
-        drawn = self.path.sample(x_1)
         cond = batch.get("cond")
+        drawn = self.path.sample(x_1, cond)
         if stage == "train" and cond is not None and self.hparams.cond_drop_prob > 0:
             drop = drop_mask(x_1.shape[0], self.hparams.cond_drop_prob, x_1.device)
             output = self.network(drawn.x_t, drawn.t, cond, drop_cond=drop)
@@ -212,10 +222,21 @@ class GenerativeModule(LightningModule, PretrainedMixin):
             )
         model = guided_model(self.network, cond, scale)
         out = sampler.sample(model, self.path, x_init, generator=generator)
+        x = self._on_data_grid(out.x)
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
-        return SamplerOutput(
-            x=self.normalizer.denormalize(out.x), nfe=out.nfe, trajectory=trajectory
-        )
+        return SamplerOutput(x=self.normalizer.denormalize(x), nfe=out.nfe, trajectory=trajectory)
+
+    def _on_data_grid(self, x: Tensor) -> Tensor:
+        """Samples in the network's units clamped to ``[-1, 1]`` (``clip_samples``) and rounded
+        to ``sample_levels`` values (which implies the clamp)."""
+        levels = self.hparams.get("sample_levels")
+        if not (self.hparams.get("clip_samples") or levels):
+            return x
+        x = x.clamp(-1.0, 1.0)
+        if levels:
+            step = 2.0 / (levels - 1)
+            x = torch.round((x + 1.0) / step) * step - 1.0
+        return x
 
     def normalize_cond(self, cond: Tensor) -> Tensor:
         """Float conditions in the data's units to the network's (labels pass through)."""

@@ -36,8 +36,9 @@ class ProbabilityPath(Protocol):
 
     family: str
 
-    def sample(self, x_1: Tensor) -> PathSample:
-        """Draw times and noise for clean data ``x_1`` of shape ``(B, ...)``."""
+    def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
+        """Draw times and noise for clean data ``x_1`` of shape ``(B, ...)`` with conditions
+        ``cond`` (``None`` when unconditional; a coupling may pair noise within a condition)."""
         ...
 
     def predict_x1(self, output: Tensor, x_t: Tensor, t: Tensor) -> Tensor:

@@ -89,8 +89,9 @@ class DiffusionPath(Component):
         abar = self.scheduler.alphas_cumprod.to(device=like.device)[t.long()]
         return abar.to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
 
-    def sample(self, x_1: Tensor) -> PathSample:
-        """Draw ``t ~ U{0..T-1}`` and ``eps ~ N(0, I)``; the target follows ``prediction_type``."""
+    def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
+        """Draw ``t ~ U{0..T-1}`` and ``eps ~ N(0, I)`` (independent of ``x_1`` and ``cond``);
+        the target follows ``prediction_type``."""
         t = torch.randint(0, self.num_train_timesteps, (x_1.shape[0],), device=x_1.device)
         noise = torch.randn_like(x_1)
         x_t = self.scheduler.add_noise(x_1, noise, t)

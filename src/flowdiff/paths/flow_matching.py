@@ -21,6 +21,7 @@ from torch import Tensor
 
 from flowdiff.model.components import Component
 from flowdiff.paths.base import PathSample
+from flowdiff.paths.coupling import COUPLINGS
 
 
 def _scheduler(name: str, exponent: float) -> Scheduler:
@@ -54,6 +55,9 @@ class FlowMatchingPath(Component):
             values spend more of training near the data (``t = 1``), where sharp (e.g.
             posterior) distributions need an accurate velocity, as in flow matching posterior
             estimation (Dax et al. 2023).
+        coupling: how noise is paired with data in a batch (:mod:`flowdiff.paths.coupling`):
+            ``independent`` as drawn, or ``ot`` minibatch optimal transport (within each class
+            for labelled data), which straightens the flow so that fewer solver steps suffice.
     """
 
     family = "flow_matching"
@@ -64,6 +68,7 @@ class FlowMatchingPath(Component):
         exponent: float = 2.0,
         t_max: float = 1.0,
         t_power: float = 0.0,
+        coupling: str = "independent",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -71,14 +76,20 @@ class FlowMatchingPath(Component):
             raise ValueError(f"t_max={t_max} must lie in (0, 1].")
         if not t_power > -1.0:
             raise ValueError(f"t_power={t_power} must be > -1 (0: uniform times).")
+        if coupling not in COUPLINGS:
+            raise ValueError(
+                f"coupling={coupling!r} is not a coupling; choose one of {sorted(COUPLINGS)}."
+            )
+        self.couple = COUPLINGS[coupling]
         self.affine = AffineProbPath(scheduler=_scheduler(scheduler, exponent))
         self.t_max = t_max
         self.t_power = t_power
 
-    def sample(self, x_1: Tensor) -> PathSample:
-        """Draw ``t`` (``p(t) ~ t**t_power`` on ``[0, t_max]``) and ``x_0 ~ N(0, I)``; target is
-        the velocity ``dx_t``."""
-        x_0 = torch.randn_like(x_1)
+    def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
+        """Draw ``t`` (``p(t) ~ t**t_power`` on ``[0, t_max]``) and ``x_0 ~ N(0, I)`` paired with
+        ``x_1`` by the coupling (given ``cond``, the batch's conditions); target is the velocity
+        ``dx_t``."""
+        x_0 = self.couple(torch.randn_like(x_1), x_1, cond)
         t = torch.rand(x_1.shape[0], device=x_1.device, dtype=x_1.dtype)
         if self.t_power:
             t = t ** (1.0 / (1.0 + self.t_power))

@@ -191,3 +191,25 @@ def test_the_datamodules_hand_over_their_normalisation_through_the_named_protoco
     model.take_normalization(datamodule)
     assert torch.equal(model.normalizer.shift, datamodule.normalizer.shift)
     assert not torch.equal(model.normalizer.shift, torch.zeros(2))
+
+
+def test_samples_are_clamped_and_rounded_onto_the_data_grid():
+    free = flow_model().eval()
+    gen = torch.Generator().manual_seed(0)
+    wide = free.sample(500, generator=gen)
+    assert wide.abs().max() > 1.0  # an untrained flow leaves [-1, 1]
+    clipped = flow_model(clip_samples=True).eval()
+    clipped.load_state_dict(free.state_dict())
+    x = clipped.sample(500, generator=torch.Generator().manual_seed(0))
+    assert x.abs().max() <= 1.0 and torch.equal(x, wide.clamp(-1, 1))
+    grid = flow_model(sample_levels=17).eval()
+    grid.load_state_dict(free.state_dict())
+    x = grid.sample(500, generator=torch.Generator().manual_seed(0))
+    steps = (x + 1) * 8  # 17 levels over [-1, 1]: the integers 0..16
+    assert torch.allclose(steps, steps.round(), atol=1e-5) and x.abs().max() <= 1.0
+    assert (x - wide.clamp(-1, 1)).abs().max() <= 1 / 16 + 1e-6  # the nearest level
+
+
+def test_sample_levels_below_two_are_refused():
+    with pytest.raises(ValueError, match="sample_levels=1"):
+        flow_model(sample_levels=1)
