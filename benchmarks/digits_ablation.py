@@ -30,6 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
@@ -37,8 +38,10 @@ from omegaconf import OmegaConf
 import flowdiff
 from flowdiff.checkpoints.loading import load_model
 from flowdiff.config import compose_config
+from flowdiff.evaluation.reference import reference_from
 from flowdiff.evaluation.suite import MetricOptions
 from flowdiff.inference import build_sampler
+from flowdiff.metrics import c2st, c2st_per_condition
 from flowdiff.training import build, train
 
 #: Where each row's run (checkpoints, data config) is kept, so that it can be scored again.
@@ -64,15 +67,20 @@ def parse_variant(text: str) -> dict:
     return variant
 
 
-def score(model, datamodule, variant: dict, seed: int) -> dict:
-    """Sample with the variant's sampler settings (``clip`` sets ``clip_samples``, ``levels``
-    sets ``sample_levels``, 0 for none) and score."""
+def apply_variant(model, variant: dict):
+    """Set the variant's ``clip`` (``clip_samples``) and ``levels`` (``sample_levels``, 0 for
+    none) on ``model``; returns the sampler with its other settings."""
     settings = dict(variant)
     if "clip" in settings:
         model.hparams.clip_samples = bool(settings.pop("clip"))
     if "levels" in settings:
         model.hparams.sample_levels = settings.pop("levels") or None
-    sampler = build_sampler(model.sampler, settings, None) if settings else None
+    return build_sampler(model.sampler, settings, None) if settings else model.sampler
+
+
+def score(model, datamodule, variant: dict, seed: int) -> dict:
+    """Sample with the variant's settings (see :func:`apply_variant`) and score."""
+    sampler = apply_variant(model, variant)
     result = flowdiff.evaluate(
         model,
         datamodule,
@@ -121,6 +129,38 @@ def train_and_score(
     return rows
 
 
+def sweep(name: str, variants: list[dict], seed: int, per_class: bool = False) -> list[dict]:
+    """Pixel C2ST only (no features, no floor: a few seconds each) of the kept run ``name`` for
+    each sampling variant, and within each class when ``per_class``: the quality-vs-NFE sweep
+    that picks a preset's solver, and the cheap score of a run on a crowded machine."""
+    folder = RUNS / name
+    model = load_model(folder / "checkpoints" / "last.ckpt").model
+    datamodule = instantiate(OmegaConf.load(folder / "config.yaml"))
+    datamodule.setup("fit")
+    reference = reference_from(datamodule, model)
+    real = reference.val_x
+    rows = []
+    for variant in variants:
+        sampler = apply_variant(model, variant)
+        generator = torch.Generator().manual_seed(seed)
+        start = time.perf_counter()
+        out = model.generate(cond=reference.val_cond, sampler=sampler, generator=generator)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "variant": variant,
+                "nfe": out.nfe,
+                "sample_s": round(seconds, 2),
+                "c2st": round(c2st(real, out.x, seed=seed), 4),
+            }
+        )
+        if per_class:
+            scores = c2st_per_condition(real, reference.val_cond, out.x, reference.val_cond)
+            rows[-1]["c2st_cond_mean"] = round(float(np.mean(list(scores.values()))), 4)
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def ms_per_step(
     config_name: str, overrides: list[str], steps: int = 60, warmup: int = 10
 ) -> dict[str, float]:
@@ -148,12 +188,17 @@ def ms_per_step(
     }
 
 
+def _number(value, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def markdown(rows: list[dict]) -> str:
-    """The scored rows as a Markdown table, one line per run and sampling variant."""
+    """The scored rows as a Markdown table, one line per run and sampling variant (``--sweep``
+    rows have the pixel C2ST, and the per-class one with ``--per-class``, only)."""
     lines = [
-        "| name | overrides | steps | variant | NFE | sample s | C2ST | C2ST per class (mean) "
+        "| name | overrides | variant | NFE | sample s | C2ST | C2ST per class (mean) "
         "| cond. accuracy | floor C2ST |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if "c2st" not in r:
@@ -161,9 +206,9 @@ def markdown(rows: list[dict]) -> str:
         overrides = " ".join(f"`{o}`" for o in r["overrides"]) or "(defaults)"
         variant = ",".join(f"{k}={v}" for k, v in r["variant"].items()) or "(as configured)"
         lines.append(
-            f"| {r['name']} | {overrides} | {r['steps']} | {variant} | {r['nfe']} "
-            f"| {r['sample_s']} | {r['c2st']:.3f} | {r.get('c2st_cond_mean', float('nan')):.3f} "
-            f"| {r.get('cond_accuracy', float('nan')):.3f} | {r['floor_c2st']:.3f} |"
+            f"| {r['name']} | {overrides} | {variant} | {r['nfe']} | {r['sample_s']} "
+            f"| {_number(r['c2st'])} | {_number(r.get('c2st_cond_mean'))} "
+            f"| {_number(r.get('cond_accuracy'))} | {_number(r.get('floor_c2st'))} |"
         )
     return "\n".join(lines)
 
@@ -174,6 +219,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--config-name", default="train")
     parser.add_argument("--name", help="the run's name (required unless --table)")
     parser.add_argument("--table", action="store_true", help="print --output as Markdown")
+    parser.add_argument(
+        "--sweep", action="store_true", help="pixel C2ST of the kept run for each --variants"
+    )
+    parser.add_argument("--per-class", action="store_true", help="--sweep: C2ST per class too")
     parser.add_argument(
         "--steps", type=int, default=1650, help="optimizer steps (the default job: 150 epochs x 11)"
     )
@@ -199,6 +248,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     head = {"name": args.name, "config": args.config_name, "overrides": args.overrides}
     if args.time:
         rows = [{**head, **ms_per_step(args.config_name, args.overrides)}]
+    elif args.sweep:
+        variants = [parse_variant(v) for v in args.variants]
+        scored = sweep(args.name, variants, args.seed, args.per_class)
+        rows = [{**head, "sweep": True, **row} for row in scored]
     else:
         variants = [parse_variant(v) for v in args.variants]
         scored = train_and_score(
