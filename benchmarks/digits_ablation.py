@@ -120,7 +120,7 @@ def train_and_score(
         train(cfg)
         cost["train_s"] = round(time.perf_counter() - start, 1)
         cost["train_cpu_s"] = round(time.process_time() - cpu_start, 1)
-        folder.joinpath("config.yaml").write_text(OmegaConf.to_yaml(cfg.data))
+        folder.joinpath("config.yaml").write_text(OmegaConf.to_yaml(cfg.data, resolve=True))
     data_cfg = OmegaConf.load(folder / "config.yaml")
     rows = []
     for variant in variants:
