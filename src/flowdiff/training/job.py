@@ -9,6 +9,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 
@@ -18,7 +19,7 @@ from flowdiff.checkpoints.run_folders import discard_failed_start
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
 from flowdiff.model.module import GenerativeModule
-from flowdiff.training.callbacks import DivergenceGuard, RunRecords
+from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
 from flowdiff.training.callbacks.run_identity import run_context
 
@@ -50,6 +51,8 @@ def build(
     The trainer's precision and synchronised batch norm fall back to what the machine supports
     (see :func:`flowdiff.config.hardware.fit_to_hardware`). Without a progress-bar callback
     (``callbacks.progress_bar=null``) the run has no bar, rather than Lightning's default one.
+    With loggers (``logger=[tensorboard,csv,wandb,mlflow]``, any of them), a :class:`RunSummary`
+    sends them the resolved config and the final metrics when fitting ends.
 
     Args:
         cfg: a composed training config.
@@ -63,6 +66,8 @@ def build(
         [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     )
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    if loggers:
+        callbacks.append(RunSummary(cfg))
     checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
     trainer_cfg = fit_to_hardware(cfg.trainer)
     if not any(isinstance(callback, ProgressBar) for callback in callbacks):
@@ -97,6 +102,7 @@ def fit(
         datamodule, model, trainer = build(cfg, datamodule, **parts)
         check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        _finish_wandb(trainer)
     except BaseException:
         if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
             _discard_failed_start(cfg)
@@ -123,3 +129,12 @@ def _discard_failed_start(cfg: DictConfig) -> None:
         folder = HydraConfig.get().runtime.output_dir
     if folder is not None:
         discard_failed_start(Path(folder))
+
+
+def _finish_wandb(trainer: L.Trainer) -> None:
+    """End the W&B run (Lightning leaves it open), so that the next ``fit`` in this process
+    starts its own instead of attaching to this one."""
+    if any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
+        import wandb
+
+        wandb.finish()

@@ -7,6 +7,7 @@ from flowdiff.training.callbacks.nan_guard import NonFiniteGuard
 from flowdiff.training.callbacks.progress_bar import TimedProgressBar
 from flowdiff.training.callbacks.records import RunRecords
 from flowdiff.training.callbacks.rng_state import RNGState
+from flowdiff.training.callbacks.run_summary import RunSummary
 from flowdiff.training.callbacks.sample_figures import SampleFigures
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "NonFiniteGuard",
     "RNGState",
     "RunRecords",
+    "RunSummary",
     "SampleFigures",
     "TimedProgressBar",
 ]

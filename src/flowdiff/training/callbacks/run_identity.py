@@ -12,13 +12,15 @@ from omegaconf import DictConfig, OmegaConf
 
 import flowdiff
 
-#: Keys that change between a run and its resumption without changing what is trained.
-_NOT_HASHED = ("hydra", "ckpt_path", "run_name")
+#: Keys that change between a run and its resumption without changing what is trained (the
+#: loggers may name the run: ``logger.wandb.name: ${run_name}``).
+_NOT_HASHED = ("hydra", "ckpt_path", "run_name", "logger")
 
 
 def config_hash(cfg: DictConfig) -> str:
     """First 12 hex digits of the SHA-256 of the resolved config (without Hydra's own settings,
-    ``ckpt_path`` and ``run_name``), so a resumed run with the same settings has the same hash."""
+    ``ckpt_path``, ``run_name`` and the loggers), so a resumed run with the same settings has
+    the same hash."""
     kept = OmegaConf.masked_copy(cfg, [key for key in cfg if key not in _NOT_HASHED])
     text = OmegaConf.to_yaml(kept, resolve=True, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]

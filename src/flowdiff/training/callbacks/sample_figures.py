@@ -1,4 +1,4 @@
-"""Draws samples during training and shows them next to real data (TensorBoard and PNG)."""
+"""Draws samples during training and shows them next to real data (PNG and every logger)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from pathlib import Path
 
 import torch
 from lightning import Callback, LightningModule, Trainer
-from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from flowdiff.plotting import comparison_figure, save_figure
+from flowdiff.training.loggers import log_figure
 
 
 class SampleFigures(Callback):
     """Every ``every_n_epochs`` validations (and once at the end), sample the model with the
-    conditions of the first validation samples and write ``<run>/samples/<tag>.png``; with a
-    TensorBoard logger the figure is also logged as ``val/samples``.
+    conditions of the first validation samples and write ``<run>/samples/<tag>.png``; the figure
+    also goes as ``val/samples`` to every logger that takes images (TensorBoard, W&B, MLflow).
 
     Sampling is costly, so it is rate-limited; its random stream is fixed by ``seed`` so that
     figures of successive epochs compare like with like and training randomness is untouched.
@@ -121,9 +121,7 @@ class SampleFigures(Callback):
         real = pl_module.normalizer.denormalize(batch["x"][:count].to(pl_module.device))
 
         fig = comparison_figure(generated, real, cond)
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_figure("val/samples", fig, trainer.global_step, close=False)
+        log_figure(trainer.loggers, "val/samples", fig, trainer.global_step)
         folder = Path(trainer.default_root_dir) / self.dirname
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{tag}.png"

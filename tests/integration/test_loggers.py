@@ -1,0 +1,82 @@
+"""Every logger config trains offline: scalars, the sample figure, the resolved config and the
+final metrics reach each one (TensorBoard, CSV, Weights & Biases offline, MLflow file store)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import yaml
+from hydra.core.global_hydra import GlobalHydra
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from flowdiff.training import train
+from flowdiff.training.callbacks.run_identity import config_hash
+from tests.helpers.config import TINY, compose_config
+
+
+@pytest.fixture(scope="module")
+def all_loggers_run(tmp_path_factory):
+    """One tiny epoch with ``logger=[tensorboard,csv,wandb,mlflow]`` (shared by the tests of
+    this file): the run folder and the final metrics."""
+    folder = tmp_path_factory.mktemp("loggers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WANDB_MODE", "offline")  # no network, whatever the user's settings
+        patch.setenv("WANDB_SILENT", "true")
+        patch.chdir(folder)
+        overrides = [*TINY, "logger=[tensorboard,csv,wandb,mlflow]", "base_lr=3e-3"]
+        cfg = compose_config("train", overrides, output_dir=folder / "run")
+        assert sorted(cfg.logger) == ["csv", "mlflow", "tensorboard", "wandb"]
+        metrics = train(cfg)
+    GlobalHydra.instance().clear()
+    return folder / "run", metrics
+
+
+def test_tensorboard_gets_figure_and_hparams(all_loggers_run):
+    run, metrics = all_loggers_run
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert "val/samples" in events.Tags()["images"]
+    assert events.Scalars("final/val/loss")[-1].value == pytest.approx(metrics["val/loss"])
+    # The HParams tab: the experiment (config columns and final metrics) and one session.
+    hparams = events.PluginTagToContent("hparams")
+    assert b"config/base_lr" in hparams["_hparams_/experiment"]
+    assert b"final/val/loss" in hparams["_hparams_/experiment"]
+    assert b"config/base_lr" in hparams["_hparams_/session_start_info"]
+
+
+def test_csv_gets_metrics_config_and_final_row(all_loggers_run):
+    run, metrics = all_loggers_run
+    rows = list(csv.DictReader((run / "csv" / "metrics.csv").open()))
+    assert any(row["val/loss"] for row in rows)
+    final = [row for row in rows if row.get("final/val/loss")]
+    assert len(final) == 1
+    assert float(final[0]["final/val/loss"]) == pytest.approx(metrics["val/loss"])
+    hparams = yaml.safe_load((run / "csv" / "hparams.yaml").read_text())
+    assert hparams["config"]["model"]["sampler"]["steps"] == 2  # resolved ${sampling_steps}
+
+
+def test_wandb_offline_run_gets_figure_config_and_summary(all_loggers_run):
+    run, _ = all_loggers_run
+    (offline,) = (run / "wandb").glob("offline-run-*")
+    images = list((offline / "files" / "media" / "images").rglob("*.png"))
+    assert any("samples" in str(image) for image in images), images
+    # Offline runs keep config and summary in the run's record file until `wandb sync`.
+    record = next(offline.glob("run-*.wandb")).read_bytes()
+    assert b"final/val/loss" in record and b"base_lr" in record
+
+
+def test_mlflow_file_store_gets_figure_params_and_metrics(all_loggers_run):
+    run, metrics = all_loggers_run
+    (mlflow_run,) = [p for p in (run / "mlruns").glob("*/*") if (p / "params").is_dir()]
+    assert (mlflow_run / "params" / "config" / "base_lr").read_text() == "0.003"
+    final = (mlflow_run / "metrics" / "final" / "val" / "loss").read_text().split()
+    assert float(final[1]) == pytest.approx(metrics["val/loss"])
+    assert list((mlflow_run / "artifacts" / "val" / "samples").glob("step*.png"))
+
+
+def test_loggers_do_not_change_the_config_hash(make_config):
+    """Which loggers a run has does not change what it trains (resuming may add one)."""
+    plain = config_hash(make_config("train"))
+    assert config_hash(make_config("train", "logger=[tensorboard,csv,wandb,mlflow]")) == plain
+    assert config_hash(make_config("train", "base_lr=1e-3")) != plain
