@@ -110,7 +110,7 @@ def _missing_module(error: BaseException) -> str | None:
 def missing_extra_message(error: BaseException) -> str | None:
     """``pip install 'flowdiff[<extra>]'`` for an error caused by a missing optional extra."""
     if isinstance(error, HydraException):
-        missing = re.search(r"Could not load '([^']+)'", str(error))
+        missing = re.search(r"Could not (?:load|find) '([^']+)'", str(error))
         if missing and missing.group(1) in PLUGIN_CONFIGS:
             what, extra = PLUGIN_CONFIGS[missing.group(1)]
             return (

@@ -7,7 +7,9 @@
   the feature space of a classifier trained on the training split, and, for class labels, the
   share of samples classified as the class they were drawn for. The pixel C2ST sees what the
   saturated class accuracy cannot: grey speckle on a background that is always black in real
-  images, blurred strokes, wrong stroke widths.
+  images, blurred strokes, wrong stroke widths. With ``fid=True`` also the Inception FID of the
+  papers (extra ``flowdiff[fid]``; it downloads its weights on first use, so it is off by
+  default).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import partial
 import numpy as np
 from torch import Tensor
 
+from flowdiff.errors import ConfigError
 from flowdiff.evaluation.reference import Reference
 from flowdiff.metrics import (
     FeatureClassifier,
@@ -41,6 +44,7 @@ class MetricOptions:
     c2st_folds: int = 5
     min_per_condition: int = 20
     seed: int = 0
+    fid: bool = False  # Inception FID (images; downloads its weights on first use)
 
 
 class MetricSuite:
@@ -58,6 +62,18 @@ class MetricSuite:
         if reference.is_image:
             labels = reference.train_cond if reference.has_labels else None
             self.features = FeatureClassifier(seed=self.options.seed).fit(reference.train_x, labels)
+        self.inception_fid = self._inception_fid() if self.options.fid else None
+
+    def _inception_fid(self):
+        if not self.reference.is_image:
+            shape = tuple(self.reference.val_x.shape[1:])
+            raise ConfigError(
+                f"metrics.fid=true needs images (C, H, W), not samples of shape {shape}; "
+                "set metrics.fid=false."
+            )
+        from flowdiff.metrics.inception import InceptionFID  # optional extra flowdiff[fid]
+
+        return InceptionFID()
 
     def _size(self, count: int) -> int:
         """Samples compared on each side: as many generated as real ones (and at most
@@ -89,6 +105,8 @@ class MetricSuite:
             "frechet": self.features.frechet(ref.val_x[:n], ref.train_x[:n]),
             **self._pixel_c2st(ref.val_x[:n], val_cond, ref.train_x[:n], train_cond),
         }
+        if self.inception_fid is not None:
+            scores["fid"] = self.inception_fid(ref.val_x[:n], ref.train_x[:n])
         if self.features.has_classes:
             scores["cond_accuracy"] = self.features.accuracy(ref.val_x[:n], ref.val_cond[:n])
         return scores
@@ -138,6 +156,8 @@ class MetricSuite:
     def _image_scores(self, real_x, real_cond, x, cond) -> dict[str, float]:
         scores = {"frechet": self.features.frechet(real_x, x)}
         scores.update(self._pixel_c2st(real_x, real_cond, x, cond))
+        if self.inception_fid is not None:
+            scores["fid"] = self.inception_fid(real_x, x)
         if self.features.has_classes and cond is not None:
             scores["cond_accuracy"] = self.features.accuracy(x, cond)
         return scores
