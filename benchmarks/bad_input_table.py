@@ -24,6 +24,7 @@ TESTS = [
     "tests/integration/test_bad_input.py",
     "tests/unit/training/test_nan_guard.py",
     "tests/integration/test_crash_safety.py",
+    "tests/integration/test_missing_extras.py",
 ]
 TMP = re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ ']+")
 
@@ -44,11 +45,13 @@ def inputs() -> dict[str, str]:
     """``case name -> what was given`` from the tests' case tables."""
     sys.path.insert(0, str(REPO))
     from tests.integration import test_bad_input as cases
+    from tests.integration import test_missing_extras as extras
 
     given = {name: " ".join(args) for name, (args, _) in cases.CONFIG_CASES.items()}
     given |= {name: "data.data_dir=<folder>" for name in cases.DATA_CASES}
     for name, (_, extra, _) in cases.CKPT_CASES.items():
         given[name] = " ".join([*extra, "ckpt_path=<file>"])
+    given |= extras.GIVEN
     return given | {
         "test_output_folder_not_writable": "hydra.run.dir=<a file>/run",
         "test_sample_without_ckpt_path": "flowdiff-sample num_samples=2",

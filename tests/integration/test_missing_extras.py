@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
-from tests.helpers.cli import error_line, train
-from tests.helpers.config import SRC, TINY
+from flowdiff.cli import eval as eval_cli
+from flowdiff.training import train as train_run
+from tests.helpers.cli import cli, error_line, train
+from tests.helpers.config import SRC, TINY, compose_config
 
 #: Case -> (overrides, hidden modules, extra).
 MODULE_CASES = {
@@ -32,7 +36,11 @@ PLUGIN_CASES = {
 }
 #: What each case gives, for docs/reliability.md's table (benchmarks/bad_input_table.py).
 GIVEN = {name: " ".join(args) for name, (args, *_) in {**MODULE_CASES, **PLUGIN_CASES}.items()}
-GIVEN["unknown logger"] = "logger=foo"
+GIVEN["test_unknown_logger_lists_the_loggers"] = "logger=foo"
+GIVEN["test_fid_without_its_extra"] = "flowdiff-eval ckpt_path=<digits run> metrics.fid=true"
+GIVEN["test_fid_weights_cannot_be_downloaded"] = (
+    "flowdiff-eval ckpt_path=<digits run> metrics.fid=true (no network, no weights)"
+)
 
 
 @pytest.mark.parametrize("case", MODULE_CASES)
@@ -76,3 +84,41 @@ def test_unknown_logger_lists_the_loggers(capsys, monkeypatch, tmp_path):
     assert code == 1
     assert "logger/foo" in line
     assert all(name in line for name in ("csv", "mlflow", "tensorboard", "wandb"))
+
+
+@pytest.fixture(scope="module")
+def digits_ckpt(tmp_path_factory) -> Path:
+    """``last.ckpt`` of a tiny digits run (images, so FID applies), with its run config."""
+    folder = tmp_path_factory.mktemp("digits") / "run"
+    cfg = compose_config("train", [*TINY, "callbacks.sample_figures=null"], output_dir=folder)
+    train_run(cfg)
+    (folder / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save({k: v for k, v in cfg.items() if k != "hydra"}, folder / ".hydra/config.yaml")
+    return folder / "checkpoints" / "last.ckpt"
+
+
+def _eval_with_fid(ckpt: Path, capsys, monkeypatch, tmp_path) -> str:
+    args = [f"ckpt_path={ckpt}", "metrics.fid=true", "num_samples=20", "nll.enabled=false"]
+    code, err = cli(
+        eval_cli.main, [*args, f"output_dir={tmp_path / 'eval'}"], capsys, monkeypatch, tmp_path
+    )
+    assert code == 1
+    return error_line(err)
+
+
+def test_fid_without_its_extra(digits_ckpt, capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)
+    line = _eval_with_fid(digits_ckpt, capsys, monkeypatch, tmp_path)
+    assert "'torch_fidelity' is not installed" in line and "pip install 'flowdiff[fid]'" in line
+
+
+def test_fid_weights_cannot_be_downloaded(digits_ckpt, capsys, monkeypatch, tmp_path):
+    from torch_fidelity import feature_extractor_inceptionv3  # the dev extra has flowdiff[fid]
+
+    def offline(url, **kwargs):  # what a machine without a network gets, without trying
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(feature_extractor_inceptionv3, "load_state_dict_from_url", offline)
+    line = _eval_with_fid(digits_ckpt, capsys, monkeypatch, tmp_path)
+    assert "downloaded on first use" in line and "metrics.fid=false" in line
