@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+import flowdiff.samplers
 from flowdiff.cli import eval as eval_cli
 from flowdiff.training import train as train_run
 from tests.helpers.cli import cli, error_line, train
@@ -47,9 +48,12 @@ GIVEN["test_fid_weights_cannot_be_downloaded"] = (
 def test_missing_extra_is_named(case, capsys, monkeypatch, tmp_path):
     args, hidden, extra = MODULE_CASES[case]
     monkeypatch.setenv("WANDB_MODE", "offline")
-    for name in [m for m in sys.modules if m.startswith("flowdiff.samplers.torchdyn_")]:
-        monkeypatch.delitem(sys.modules, name)  # imported on first use, so hidden by a reset
-    for module in hidden:
+    # flowdiff imports torchdyn on first use: forget an earlier import so this one fails.
+    monkeypatch.delitem(sys.modules, "flowdiff.samplers.torchdyn_solvers", raising=False)
+    monkeypatch.delattr(flowdiff.samplers, "torchdyn_solvers", raising=False)
+    for module in hidden:  # and its submodules, which an earlier test may have imported
+        for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+            monkeypatch.setitem(sys.modules, name, None)
         monkeypatch.setitem(sys.modules, module, None)
     code, err = train(args, capsys, monkeypatch, tmp_path)
     line = error_line(err)
