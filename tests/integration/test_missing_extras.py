@@ -2,9 +2,10 @@
 ``pip install 'flowdiff[<extra>]'`` (flowdiff.cli.errors), and an unknown logger lists the
 loggers there are.
 
-The extras are installed here (the dev extra has them), so each test hides one: a module set
-to ``None`` in ``sys.modules`` cannot be imported, and a subprocess whose ``hydra_plugins``
-package has no path finds no Hydra plugin, as on a base install.
+The extras are installed here (the dev extra has them), so each test hides one in a subprocess:
+a module set to ``None`` in ``sys.modules`` cannot be imported, and a ``hydra_plugins`` package
+with no path finds no Hydra plugin, as on a base install. FID's are checked in-process through
+``flowdiff-eval`` (its import of torch-fidelity is flowdiff's own, made on each use).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-import flowdiff.samplers
 from flowdiff.cli import eval as eval_cli
 from flowdiff.training import train as train_run
 from tests.helpers.cli import cli, error_line, train
@@ -44,39 +44,40 @@ GIVEN["test_fid_weights_cannot_be_downloaded"] = (
 )
 
 
-@pytest.mark.parametrize("case", MODULE_CASES)
-def test_missing_extra_is_named(case, capsys, monkeypatch, tmp_path):
-    args, hidden, extra = MODULE_CASES[case]
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    # flowdiff imports torchdyn on first use: forget an earlier import so this one fails.
-    monkeypatch.delitem(sys.modules, "flowdiff.samplers.torchdyn_solvers", raising=False)
-    monkeypatch.delattr(flowdiff.samplers, "torchdyn_solvers", raising=False)
-    for module in hidden:  # and its submodules, which an earlier test may have imported
-        for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
-            monkeypatch.setitem(sys.modules, name, None)
-        monkeypatch.setitem(sys.modules, module, None)
-    code, err = train(args, capsys, monkeypatch, tmp_path)
-    line = error_line(err)
-    assert code == 1
-    assert f"pip install 'flowdiff[{extra}]'" in line and f"'{hidden[0]}'" in line
-
-
-def _without_plugins(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """``flowdiff-train args`` in a subprocess that finds no Hydra plugin."""
-    script = (
-        "import sys, hydra_plugins; hydra_plugins.__path__ = []; "
-        "from flowdiff.cli.train import main; sys.argv = ['flowdiff-train', *sys.argv[1:]]; main()"
+def _base_install(args: list[str], cwd: Path, hidden=(), plugins: bool = True):
+    """``flowdiff-train args`` in a subprocess where the ``hidden`` modules cannot be imported
+    (set to ``None`` in ``sys.modules``) and, without ``plugins``, no Hydra plugin is found.
+    A subprocess, because Lightning caches whether wandb and mlflow are installed."""
+    script = "\n".join(
+        [
+            "import sys, hydra_plugins",
+            *(f"sys.modules[{module!r}] = None" for module in hidden),
+            "" if plugins else "hydra_plugins.__path__ = []",
+            "from flowdiff.cli.train import main",
+            "sys.argv = ['flowdiff-train', *sys.argv[1:]]",
+            "main()",
+        ]
     )
     env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "FLOWDIFF_DEBUG")}
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
+    env["WANDB_MODE"] = "offline"
     command = [sys.executable, "-c", script, *TINY, f"hydra.run.dir={cwd / 'run'}", *args]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("case", MODULE_CASES)
+def test_missing_extra_is_named(case, tmp_path):
+    args, hidden, extra = MODULE_CASES[case]
+    result = _base_install(args, tmp_path, hidden=hidden)
+    line = error_line(result.stderr)
+    assert result.returncode == 1
+    assert f"pip install 'flowdiff[{extra}]'" in line and f"'{hidden[0]}'" in line
 
 
 @pytest.mark.parametrize("case", PLUGIN_CASES)
 def test_missing_hydra_plugin_names_the_extra(case, tmp_path):
     args, extra = PLUGIN_CASES[case]
-    result = _without_plugins(args, tmp_path)
+    result = _base_install(args, tmp_path, plugins=False)
     line = error_line(result.stderr)
     assert result.returncode == 1
     assert f"pip install 'flowdiff[{extra}]'" in line and args[0].split("=")[0] in line

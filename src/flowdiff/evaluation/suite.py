@@ -68,8 +68,8 @@ class MetricSuite:
         if not self.reference.is_image:
             shape = tuple(self.reference.val_x.shape[1:])
             raise ConfigError(
-                f"metrics.fid=true needs images (C, H, W), not samples of shape {shape}; "
-                "set metrics.fid=false."
+                f"fid=True needs images (C, H, W), not samples of shape {shape}; set "
+                "fid=False (metrics.fid=false in flowdiff-eval)."
             )
         from flowdiff.metrics.inception import InceptionFID  # optional extra flowdiff[fid]
 

@@ -60,9 +60,9 @@ class InceptionFID:
             self.metric = FrechetInceptionDistance(feature=feature, normalize=True)
         except OSError as error:  # URLError, connection or disk errors
             raise ConfigError(
-                f"metrics.fid=true needs the Inception weights, downloaded on first use to "
-                f"{path}, and the download failed ({error}); run once with a network, or copy "
-                f"{WEIGHTS_FILE} there, or set metrics.fid=false."
+                f"fid=True needs the Inception weights, downloaded on first use to {path}, and "
+                f"the download failed ({error}); run once with a network, or copy {WEIGHTS_FILE} "
+                "there, or turn FID off (fid=False; metrics.fid=false in flowdiff-eval)."
             ) from error
         self.batch_size = batch_size
 
