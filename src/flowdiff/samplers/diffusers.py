@@ -84,6 +84,11 @@ class DiffusersSampler(Component):
         return_trajectory: keep the state after every step.
         scheduler_options: extra constructor arguments of the scheduler, e.g.
             ``{"use_karras_sigmas": true}`` or ``{"solver_order": 3}``.
+
+    ``DPMSolverSinglestepScheduler`` ignores ``timestep_spacing`` and starts on the noisiest
+    training step, where the cosine schedule's ``alphas_cumprod`` is ~2e-9: an epsilon network's
+    error is multiplied by ~2e4 there and its samples blow up (docs/benchmarks.md, quality vs
+    NFE). diffusers' ``lambda_min_clipped`` option moves that first step (not measured here).
     """
 
     family = "diffusion"
