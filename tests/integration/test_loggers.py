@@ -8,8 +8,10 @@ import csv
 import pytest
 import yaml
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from flowdiff.evaluation.job import evaluate_checkpoints
 from flowdiff.training import train
 from flowdiff.training.callbacks.run_identity import config_hash
 from tests.helpers.config import TINY, compose_config
@@ -28,8 +30,15 @@ def all_loggers_run(tmp_path_factory):
         cfg = compose_config("train", overrides, output_dir=folder / "run")
         assert sorted(cfg.logger) == ["csv", "mlflow", "tensorboard", "wandb"]
         metrics = train(cfg)
+        run = folder / "run"
+        # What flowdiff-train's Hydra writes, for flowdiff-eval to rebuild the run's loggers.
+        (run / ".hydra").mkdir()
+        OmegaConf.save({k: v for k, v in cfg.items() if k != "hydra"}, run / ".hydra/config.yaml")
+        eval_overrides = [f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}", "num_samples=50"]
+        eval_overrides += ["nll.enabled=false", f"output_dir={folder / 'eval'}"]
+        evaluate_checkpoints(compose_config("eval", eval_overrides))
     GlobalHydra.instance().clear()
-    return folder / "run", metrics
+    return run, metrics
 
 
 def test_tensorboard_gets_figure_and_hparams(all_loggers_run):
@@ -38,6 +47,8 @@ def test_tensorboard_gets_figure_and_hparams(all_loggers_run):
     events.Reload()
     assert "val/samples" in events.Tags()["images"]
     assert events.Scalars("final/val/loss")[-1].value == pytest.approx(metrics["val/loss"])
+    assert {"eval/samples", "eval/histograms"} <= set(events.Tags()["images"])  # flowdiff-eval
+    assert "eval/frechet" in events.Tags()["scalars"]
     # The HParams tab: the experiment (config columns and final metrics) and one session.
     hparams = events.PluginTagToContent("hparams")
     assert b"config/base_lr" in hparams["_hparams_/experiment"]
@@ -52,15 +63,18 @@ def test_csv_gets_metrics_config_and_final_row(all_loggers_run):
     final = [row for row in rows if row.get("final/val/loss")]
     assert len(final) == 1
     assert float(final[0]["final/val/loss"]) == pytest.approx(metrics["val/loss"])
+    assert not any(row.get("eval/frechet") for row in rows)  # flowdiff-eval leaves it alone
     hparams = yaml.safe_load((run / "csv" / "hparams.yaml").read_text())
     assert hparams["config"]["model"]["sampler"]["steps"] == 2  # resolved ${sampling_steps}
 
 
 def test_wandb_offline_run_gets_figure_config_and_summary(all_loggers_run):
     run, _ = all_loggers_run
-    (offline,) = (run / "wandb").glob("offline-run-*")
+    offline, evaluation = sorted((run / "wandb").glob("offline-run-*"))  # training, flowdiff-eval
     images = list((offline / "files" / "media" / "images").rglob("*.png"))
     assert any("samples" in str(image) for image in images), images
+    images = list((evaluation / "files" / "media" / "images").rglob("*.png"))
+    assert any("eval" in str(image) and "histograms" in str(image) for image in images), images
     # Offline runs keep config and summary in the run's record file until `wandb sync`.
     record = next(offline.glob("run-*.wandb")).read_bytes()
     assert b"final/val/loss" in record and b"base_lr" in record
@@ -68,7 +82,11 @@ def test_wandb_offline_run_gets_figure_config_and_summary(all_loggers_run):
 
 def test_mlflow_file_store_gets_figure_params_and_metrics(all_loggers_run):
     run, metrics = all_loggers_run
-    (mlflow_run,) = [p for p in (run / "mlruns").glob("*/*") if (p / "params").is_dir()]
+    runs = [p for p in (run / "mlruns").glob("*/*") if (p / "metrics").is_dir()]
+    assert len(runs) == 2  # training, and flowdiff-eval's
+    (evaluation,) = [p for p in runs if (p / "metrics" / "eval").is_dir()]
+    assert list((evaluation / "artifacts" / "eval" / "samples").glob("step*.png"))
+    (mlflow_run,) = [p for p in runs if (p / "params" / "config").is_dir()]
     assert (mlflow_run / "params" / "config" / "base_lr").read_text() == "0.003"
     final = (mlflow_run / "metrics" / "final" / "val" / "loss").read_text().split()
     assert float(final[1]) == pytest.approx(metrics["val/loss"])

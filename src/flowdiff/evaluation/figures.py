@@ -1,11 +1,13 @@
-"""The figures of one evaluated run, written as PNG and (key ones) logged to TensorBoard."""
+"""The figures of one evaluated run, written as PNG and (key ones) sent to the run's loggers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.loggers import Logger
 from matplotlib.figure import Figure
 
 from flowdiff.evaluation.api import Evaluation
@@ -23,8 +25,9 @@ from flowdiff.plotting import (
     sweep_figure,
     trajectory_figure,
 )
+from flowdiff.training.loggers import log_figure
 
-#: Figures logged to the run's TensorBoard as ``eval/<name>``.
+#: Figures logged to the run's loggers as ``eval/<name>``.
 KEY_FIGURES = ("samples", "histograms", "density", "sweep", "corner", "sbc", "coverage")
 
 
@@ -74,12 +77,12 @@ def run_figures(
 
 
 def write_figures(
-    figures: dict[str, Figure], folder: Path, writer=None, step: int = 0
+    figures: dict[str, Figure], folder: Path, loggers: Sequence[Logger] = (), step: int = 0
 ) -> list[str]:
-    """``<name>.png`` for every figure; the :data:`KEY_FIGURES` also to a TensorBoard
-    ``SummaryWriter`` when one is given."""
+    """``<name>.png`` for every figure; the :data:`KEY_FIGURES` also as ``eval/<name>`` to
+    every logger that takes images (:func:`flowdiff.training.loggers.log_figure`)."""
     for name, fig in figures.items():
-        if writer is not None and name in KEY_FIGURES:
-            writer.add_figure(f"eval/{name}", fig, step, close=False)
+        if name in KEY_FIGURES:
+            log_figure(loggers, f"eval/{name}", fig, step)
         save_figure(fig, folder / f"{name}.png")
     return [f"{name}.png" for name in figures]

@@ -21,6 +21,7 @@ from flowdiff.evaluation.sweep import run_sweep, sampler_label
 from flowdiff.inference.job import generate_kwargs, sampler_from_config
 from flowdiff.inference.sampler_choice import default_device
 from flowdiff.plotting import save_figure, sweep_figure
+from flowdiff.training.loggers import close_loggers, run_loggers
 
 #: Leading columns of the tables; metric columns follow.
 ROW_KEYS = (
@@ -121,12 +122,10 @@ def score_checkpoint(cfg: DictConfig, ckpt: Path, name: str) -> RunResult:
     return RunResult(row, sweep, floor, figures, main, loaded.global_step)
 
 
-def _tensorboard(cfg: DictConfig, ckpt: Path):
-    if not cfg.tensorboard:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(run_folder(ckpt) / "tensorboard"))
+def _run_loggers(cfg: DictConfig, ckpt: Path) -> list:
+    """The loggers the checkpoint's run trained with (TensorBoard by default), unless
+    ``tensorboard=false``."""
+    return run_loggers(run_folder(ckpt)) if cfg.tensorboard else []
 
 
 def floor_row_of(result: RunResult) -> dict[str, Any]:
@@ -136,15 +135,14 @@ def floor_row_of(result: RunResult) -> dict[str, Any]:
 
 def write_checkpoint_results(cfg: DictConfig, ckpt: Path, result: RunResult, folder: Path):
     """Tables, figures and ``metrics.json`` of one checkpoint under ``folder``; key figures
-    and metrics also to the run's TensorBoard as ``eval/*``."""
+    and metrics also as ``eval/*`` to the loggers the run trained with."""
     folder.mkdir(parents=True, exist_ok=True)
-    writer = _tensorboard(cfg, ckpt)
-    files = write_figures(result.figures, folder, writer, result.global_step)
-    if writer is not None:
-        for key, value in result.row.items():
-            if isinstance(value, float):
-                writer.add_scalar(f"eval/{key}", value, result.global_step)
-        writer.close()
+    loggers = _run_loggers(cfg, ckpt)
+    files = write_figures(result.figures, folder, loggers, result.global_step)
+    scalars = {f"eval/{k}": v for k, v in result.row.items() if isinstance(v, float)}
+    for logger in loggers:
+        logger.log_metrics(scalars, step=result.global_step)
+    close_loggers(loggers)
     floor_row = floor_row_of(result)
     if result.sweep:
         rows = [*result.sweep, floor_row]

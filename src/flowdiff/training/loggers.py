@@ -9,13 +9,18 @@ install without wandb or mlflow.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
 
 #: Prefix of the final metrics in the hyperparameter views (``final/val/loss``): logged at step
 #: 0 by TensorBoard's HParams, they must not add a point to the ``val/loss`` curve.
@@ -78,3 +83,41 @@ def log_run_summary(
         if isinstance(logger, WandbLogger):
             logger.experiment.summary.update(final)
         logger.save()
+
+
+def run_loggers(folder: Path) -> list[Logger]:
+    """The image-taking loggers the run in ``folder`` trained with (``logger`` in its
+    ``.hydra/config.yaml``), writing into that folder again, for what comes after training
+    (``flowdiff-eval``'s figures and metrics); TensorBoard when the run records none. The CSV
+    logger is left out: it would rewrite the run's ``csv/metrics.csv``. A logger that cannot be
+    rebuilt is skipped with a warning: evaluation does not depend on it."""
+    config = folder / ".hydra" / "config.yaml"
+    if not config.is_file():
+        return [TensorBoardLogger(save_dir=str(folder), name="tensorboard", version="")]
+    # The saved config is unresolved; outside the training job its run folder is `folder`.
+    text = config.read_text().replace("${hydra:runtime.output_dir}", str(folder))
+    cfg = OmegaConf.create(text)
+    cfg.run_name = folder.name
+    loggers = []
+    for name, node in (cfg.get("logger") or {}).items():
+        if not node:
+            continue
+        try:
+            logger = instantiate(node)
+        except Exception as error:  # a missing extra, an unreachable server...
+            log.warning("Not logging to the run's %s logger: %s", name, error)
+            continue
+        if takes_figures(logger):
+            loggers.append(logger)
+    return loggers
+
+
+def close_loggers(loggers: Iterable[Logger]) -> None:
+    """Finalize loggers made by :func:`run_loggers` (and end a W&B run)."""
+    loggers = list(loggers)
+    for logger in loggers:
+        logger.finalize("success")
+    if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
+        wandb.finish()
