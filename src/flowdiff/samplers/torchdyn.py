@@ -1,8 +1,9 @@
 """Adapter over ``torchdyn``'s ODE solvers (``tsit5``, ``dopri5``, ``rk4``, ...).
 
 torchdyn is optional (``pip install 'flowdiff[torchdyn]'``): it is imported when a sampler is
-built, so ``import flowdiff`` and every other sampler work without it. Its only solver that
-torchdiffeq lacks is ``tsit5``; euler, midpoint, rk4 and dopri5 are also ``model/sampler=ode``.
+built, so ``import flowdiff`` and every other sampler work without it. Only ``tsit5``,
+``alf`` and ``ieuler`` (implicit Euler) are torchdyn's alone; euler, midpoint, rk4 and dopri5 are
+also ``model/sampler=ode`` (torchdiffeq).
 """
 
 from __future__ import annotations
