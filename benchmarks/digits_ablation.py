@@ -8,10 +8,10 @@ figures come from is shared and its wall clock is unreliable; ``--time`` measure
 cost in ms/step instead (run it pinned: ``taskset -c 0``, one thread), so that a candidate's
 steps can be fitted into the default's time.
 
-    python benchmarks/digits_ablation.py --steps 1650 --name default
-    python benchmarks/digits_ablation.py --steps 1650 --name cnn model/network=cnn
-    taskset -c 0 python benchmarks/digits_ablation.py --time --name cnn model/network=cnn
-    python benchmarks/digits_ablation.py --config-name train_hf_diffusion --name ddpm
+    python -m benchmarks.digits_ablation --steps 1650 --name default
+    python -m benchmarks.digits_ablation --steps 1650 --name cnn model/network=cnn
+    taskset -c 0 python -m benchmarks.digits_ablation --time --name cnn model/network=cnn
+    python -m benchmarks.digits_ablation --config-name train_hf_diffusion --name ddpm
 
 Rows are appended as JSON lines to ``--output`` (default ``outputs/digits_ablation.jsonl``);
 the runs stay under ``outputs/digits_ablation/<name>/``, and a second call with the same
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         parser.error("--name is required")
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    command = "python benchmarks/digits_ablation.py " + shlex.join(sys.argv[1:])
+    command = "python -m benchmarks.digits_ablation " + shlex.join(sys.argv[1:])
     head = {"name": args.name, "config": args.config_name, "overrides": args.overrides}
     if args.time:
         rows = [{**head, **ms_per_step(args.config_name, args.overrides)}]

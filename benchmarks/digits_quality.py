@@ -2,29 +2,25 @@
 
 A support-vector classifier is trained on the digits *training* split (the same seeded split
 the datamodule uses). It is scored on the real held-out split, then on samples generated for each
-class: the share of samples classified as the class they were conditioned on.
+class: the share of samples classified as the class they were conditioned on. The judge and the
+accuracy (:func:`digit_judge`, :func:`conditional_accuracy`) serve the other digits benchmarks too.
 
-    python benchmarks/digits_quality.py outputs/<run>/checkpoints/last.ckpt [more.ckpt ...]
-    python benchmarks/digits_quality.py CKPT --sampler model.sampler.sampler_type=ddpm
+    python -m benchmarks.digits_quality outputs/<run>/checkpoints/last.ckpt [more.ckpt ...]
+    python -m benchmarks.digits_quality CKPT --sampler model.sampler.sampler_type=ddpm
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import sys
-import time
 from pathlib import Path
 
 import torch
 from sklearn.svm import SVC
 
+from benchmarks.common import Stopwatch, provenance, write_section
 from flowdiff.data import DigitsDataModule
 from flowdiff.inference import build_sampler
 from flowdiff.model.module import GenerativeModule
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
 
 
 def real_splits(seed: int = 0, val_fraction: float = 0.2):
@@ -39,18 +35,24 @@ def real_splits(seed: int = 0, val_fraction: float = 0.2):
     return arrays(datamodule.train_set), arrays(datamodule.val_set)
 
 
-def generated_accuracy(classifier, ckpt: Path, per_class: int, overrides: dict, seed: int):
-    """Share of generated samples classified as their conditioning label, and the NFE used."""
-    model = GenerativeModule.load_from_checkpoint(ckpt)
-    sampler = build_sampler(model.sampler, overrides, overrides.pop("sampling_steps", None))
+def digit_judge() -> tuple[SVC, float, int]:
+    """An SVC fitted on the real training split; its accuracy on the real held-out digits and
+    their number."""
+    (x_train, y_train), (x_val, y_val) = real_splits()
+    classifier = SVC(gamma="scale").fit(x_train, y_train)
+    return classifier, float((classifier.predict(x_val) == y_val).mean()), len(y_val)
+
+
+def conditional_accuracy(classifier: SVC, model: GenerativeModule, per_class: int, seed: int, **kw):
+    """Generate ``per_class`` digits of each class from seeded noise (``kw`` go to
+    ``model.generate``: a sampler, a guidance scale); returns the share the classifier assigns
+    to their class, the ``SamplerOutput`` and the sampling seconds."""
     labels = torch.arange(10).repeat_interleave(per_class)
-    start = time.perf_counter()
-    out = model.generate(
-        cond=labels, sampler=sampler, generator=torch.Generator().manual_seed(seed)
-    )
-    seconds = time.perf_counter() - start
+    generator = torch.Generator().manual_seed(seed)
+    with Stopwatch() as watch:
+        out = model.generate(cond=labels, generator=generator, **kw)
     predicted = classifier.predict(out.x.flatten(1).numpy())
-    return float((predicted == labels.numpy()).mean()), out.nfe, seconds, sampler
+    return float((predicted == labels.numpy()).mean()), out, watch.seconds
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -82,15 +84,17 @@ def main() -> None:
     parser.add_argument("--label", default="", help="name of this measurement in the report")
     args = parser.parse_args()
 
-    (x_train, y_train), (x_val, y_val) = real_splits()
-    classifier = SVC(gamma="scale").fit(x_train, y_train)
-    real = float((classifier.predict(x_val) == y_val).mean())
-    rows = [f"| real held-out digits ({len(y_val)}) | - | - | {real:.3f} | - |"]
+    classifier, real, held_out = digit_judge()
+    rows = [f"| real held-out digits ({held_out}) | - | - | {real:.3f} | - |"]
     print(f"classifier accuracy on real held-out digits: {real:.3f}")
     for ckpt in args.ckpts:
-        accuracy, nfe, seconds, sampler = generated_accuracy(
-            classifier, ckpt, args.per_class, parse_overrides(args.sampler), args.seed
+        model = GenerativeModule.load_from_checkpoint(ckpt)
+        overrides = parse_overrides(args.sampler)
+        sampler = build_sampler(model.sampler, overrides, overrides.pop("sampling_steps", None))
+        accuracy, out, seconds = conditional_accuracy(
+            classifier, model, args.per_class, args.seed, sampler=sampler
         )
+        nfe = out.nfe
         name = ", ".join(f"{k}={v}" for k, v in sampler.hparams.items() if k != "return_trajectory")
         print(f"{ckpt}: {type(sampler).__name__}({name}) NFE={nfe} accuracy={accuracy:.3f}")
         rows.append(
@@ -98,7 +102,6 @@ def main() -> None:
             f"| {seconds:.1f} |"
         )
     if args.output:
-        machine = platform.processor() or platform.machine()
         title = "## Conditional accuracy of generated digits" + (
             f" ({args.label})" * bool(args.label)
         )
@@ -106,10 +109,7 @@ def main() -> None:
             [
                 title,
                 "",
-                f"Measured {time.strftime('%Y-%m-%d')} on {machine}"
-                f" ({torch.get_num_threads()} threads), torch {torch.__version__}.",
-                "",
-                f"Command: `python benchmarks/digits_quality.py {' '.join(sys.argv[1:])}`",
+                *provenance(),
                 "",
                 f"{args.per_class} samples per class; an SVC trained on the digits training split "
                 "judges whether each sample shows the class it was conditioned on.",

@@ -1,7 +1,7 @@
 """Copy a ``flowdiff-eval`` output folder's tables and chosen figures into a section of
 ``docs/evaluation.md`` (figures under ``docs/evaluation/``), with the command that made it.
 
-    python benchmarks/eval_report.py OUTPUT_DIR --section toy2d_sweep --title "..." \\
+    python -m benchmarks.eval_report OUTPUT_DIR --section toy2d_sweep --title "..." \\
         --command "flowdiff-eval ..." --figures sweep density [--output docs/evaluation.md]
 """
 
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
+from benchmarks.common import write_section
 
 #: Tables shown, in this order, when the folder has them.
 TABLES = ("comparison.md", "metrics.md", "sweep.md", "comparison_sweep.md")

@@ -7,22 +7,20 @@ per second (``torch.utils.flop_counter``: one forward and backward of the batch)
 dense bf16 peak (``--peak-tflops``; 989 for H100/H200 SXM). Results go to the ``gpu_throughput``
 section of ``docs/benchmarks.md``.
 
-    python benchmarks/gpu_throughput.py                          # on a GPU
-    python benchmarks/gpu_throughput.py --tiny --output /tmp/b.md    # CPU smoke run
+    python -m benchmarks.gpu_throughput                          # on a GPU
+    python -m benchmarks.gpu_throughput --tiny --output /tmp/b.md    # CPU smoke run
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from report import command_line, machine, now, write_section
-from throughput import Case, case_config, time_flowdiff, time_hand_loop, training_flops
+from benchmarks.common import provenance, write_section
+from benchmarks.throughput import Case, case_config, time_flowdiff, time_hand_loop, training_flops
 
 #: (name, hidden, depth, heads) of the DiT sizes, on 32x32x3 images with patch size 2
 SIZES = (("S", 384, 12, 6), ("B", 768, 12, 12), ("L", 1024, 24, 16))
@@ -93,9 +91,7 @@ def section(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "## GPU training throughput and MFU (DiT, 32x32x3, patch 2)",
         "",
-        f"- Date: {now()}",
-        f"- Machine: {machine()}",
-        f"- Command: `{command_line()}`",
+        *provenance(shared=False),
         f"- {args.steps} timed steps after {args.warmup} warm-up steps; MFU against "
         f"{args.peak_tflops:g} TFLOP/s (dense bf16 peak) for every precision.",
         "",

@@ -13,8 +13,8 @@ After every kill it checks that every ``*.ckpt`` in the run loads with ``weights
 ``ckpt_path=<run>/checkpoints/last.ckpt``. A resume counts as successful when the next process
 reports Lightning's "Restored all states from the checkpoint". A last resume runs to the end.
 
-    python benchmarks/kill_test.py --kills 12            # the documented run (a few minutes)
-    python benchmarks/kill_test.py --kills 3 --work /tmp/kill   # what tests/integration/test_kill.py runs
+    python -m benchmarks.kill_test --kills 12            # the documented run (a few minutes)
+    python -m benchmarks.kill_test --kills 3 --work /tmp/kill   # as tests/integration/test_kill.py
 """
 
 from __future__ import annotations
@@ -22,21 +22,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "src"))
-
-from flowdiff.checkpoints.atomic_io import TEMP_PREFIX  # noqa: E402
-from flowdiff.checkpoints.reading import read_checkpoint  # noqa: E402
+from benchmarks.common import cli_env, train_command
+from flowdiff.checkpoints.atomic_io import TEMP_PREFIX
+from flowdiff.checkpoints.reading import read_checkpoint
 
 RESTORED = "Restored all states from the checkpoint"
 OVERRIDES = [
@@ -69,9 +65,7 @@ class Kill:
 
 
 def _env() -> dict[str, str]:
-    path = os.pathsep.join([str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")])
-    threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return {**os.environ, "PYTHONPATH": path, **threads}
+    return cli_env(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
 
 
 def _resume_from(run_dir: Path) -> Path | None:
@@ -85,10 +79,11 @@ def _resume_from(run_dir: Path) -> Path | None:
 
 
 def _command(run_dir: Path, max_epochs: int) -> list[str]:
-    train = Path(sys.executable).parent / "flowdiff-train"
     last = _resume_from(run_dir)
     resume = [f"ckpt_path={last}"] if last is not None else []
-    return [str(train), *OVERRIDES, f"max_epochs={max_epochs}", f"hydra.run.dir={run_dir}", *resume]
+    return train_command(
+        "train", [*OVERRIDES, f"max_epochs={max_epochs}", f"hydra.run.dir={run_dir}", *resume]
+    )
 
 
 def _step(run_dir: Path) -> int | None:

@@ -6,10 +6,10 @@ ratio is flowdiff's samples/s over the hand loop's within each pair; the table r
 pair's figures and the median ratio. Results go to the ``overhead`` section of
 ``docs/benchmarks.md``.
 
-    python benchmarks/overhead.py                        # all cases, 5 pairs each (~15 min)
-    python benchmarks/overhead.py --cases toy2d_mlp --pairs 3 --steps 200
-    python benchmarks/overhead.py --tiny --output /tmp/bench.md   # seconds-long smoke run
-    python benchmarks/overhead.py --cases toy2d_mlp --profile     # where flowdiff's step goes
+    python -m benchmarks.overhead                        # all cases, 5 pairs each (~15 min)
+    python -m benchmarks.overhead --cases toy2d_mlp --pairs 3 --steps 200
+    python -m benchmarks.overhead --tiny --output /tmp/bench.md   # seconds-long smoke run
+    python -m benchmarks.overhead --cases toy2d_mlp --profile     # where flowdiff's step goes
 
 ``--profile`` runs the flowdiff side once under ``cProfile`` and prints the Lightning and
 flowdiff functions called at least once a step, by cumulative time per step (the profiler
@@ -22,19 +22,16 @@ import argparse
 import cProfile
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).parent))
 from hydra.utils import instantiate
 
+from benchmarks.common import provenance, write_section
+from benchmarks.throughput import Case, case_config, time_flowdiff, time_hand_loop
 from flowdiff.config.location import config_dir
-from report import command_line, machine, now, write_section
-from throughput import Case, case_config, time_flowdiff, time_hand_loop
 
 CASES = {
     # Small MLP on 2-D points: per-step framework overhead dominates.
@@ -161,9 +158,7 @@ def section(results: list[dict], args: argparse.Namespace) -> str:
     lines = [
         "## Framework overhead against a hand-written loop (CPU)",
         "",
-        f"- Date: {now()}",
-        f"- Machine: {machine()}",
-        f"- Command: `{command_line()}`",
+        *provenance(),
         f"- 32-bit, {torch.get_num_threads()} torch thread(s); runs alternate flowdiff, hand, "
         "flowdiff, ...; each run times `steps` steps after `warm-up` steps.",
         "- flowdiff: `flowdiff.training.build(cfg)` from the composed config: module, datamodule, "

@@ -9,15 +9,14 @@ exact posterior samples (10 observations), and both wall times. Then, for a 2-pa
 linear-Gaussian task, the time to draw 10,000 samples for each of 10 observations at several
 solver steps (with C2ST), and SBC/coverage of the exact, a fitted and an over-confident posterior.
 
-    python benchmarks/posterior_api.py                 # ~30 min on one shared core
-    python benchmarks/posterior_api.py --tiny --output /tmp/bench.md
+    python -m benchmarks.posterior_api                 # ~30 min on one shared core
+    python -m benchmarks.posterior_api --tiny --output /tmp/bench.md
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -25,15 +24,13 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from benchmarks.common import REPO, command_line, machine, now, write_section
+from benchmarks.sbi_compare import flowdiff_settings, make_task
 from flowdiff.config import compose_config
 from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
 from flowdiff.metrics.c2st import c2st
 from flowdiff.sbi import PosteriorEstimator, calibration, calibration_from_samples
 from flowdiff.training import fit
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report import REPO, command_line, machine, now, write_section
-from sbi_compare import flowdiff_settings, make_task
 
 SECTION = "posterior_api"
 

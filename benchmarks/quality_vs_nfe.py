@@ -20,8 +20,8 @@ The section reports ``ddim`` x 50 steps with ``trailing`` on the same network fo
 The result is written as a markdown section between ``<!-- quality_vs_nfe:start -->`` and
 ``<!-- quality_vs_nfe:end -->`` of ``--output`` (other content is kept), plus a PNG plot next to it.
 
-    python benchmarks/quality_vs_nfe.py                      # full run, a few minutes on 2 cores
-    python benchmarks/quality_vs_nfe.py --tiny --output /tmp/bench.md   # seconds-long smoke run
+    python -m benchmarks.quality_vs_nfe                      # full run, a few minutes on 2 cores
+    python -m benchmarks.quality_vs_nfe --tiny --output /tmp/bench.md   # seconds-long smoke run
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ import argparse
 import functools
 import logging
 import os
-import shlex
-import sys
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,25 +41,20 @@ import ot
 import torch
 
 import flowdiff.optim
+from benchmarks import common
 from flowdiff.data import Toy2DDataModule
 from flowdiff.data.synthetic.toy2d import DISTRIBUTIONS, sample_toy2d
+from flowdiff.metrics import sliced_wasserstein, wasserstein2
 from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report import machine as report_machine
-from report import now
-from report import write_section as report_section
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 START = "<!-- quality_vs_nfe:start -->"
 END = "<!-- quality_vs_nfe:end -->"
-REPO = Path(__file__).resolve().parent.parent
-
 FLOW = "flow matching"
 FLOW_OT = "flow matching + OT"  # coupling="ot": minibatch optimal-transport pairing
 DIFFUSION = "diffusion"
@@ -143,19 +135,6 @@ def settings() -> list[Setting]:
     return out
 
 
-# --------------------------------------------------------------------------- metrics
-def w2_exact(x: np.ndarray, y: np.ndarray) -> float:
-    """Exact 2-Wasserstein distance between two empirical measures with uniform weights."""
-    a = np.full(len(x), 1.0 / len(x))
-    b = np.full(len(y), 1.0 / len(y))
-    cost = ot.dist(x, y, metric="sqeuclidean")
-    return float(np.sqrt(ot.emd2(a, b, cost, numItermax=10_000_000)))
-
-
-def sliced_w(x: np.ndarray, y: np.ndarray, projections: int, seed: int) -> float:
-    return float(ot.sliced_wasserstein_distance(x, y, n_projections=projections, seed=seed))
-
-
 # --------------------------------------------------------------------------- training
 def train(
     path,
@@ -184,32 +163,28 @@ def train(
         enable_model_summary=False,
         max_epochs=args.epochs,
     )
-    start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
-    seconds = time.perf_counter() - start
+    with common.Stopwatch() as watch:
+        trainer.fit(model, datamodule=datamodule)
     val_loss = float(trainer.callback_metrics.get("val/loss", float("nan")))
-    return model.eval(), seconds, val_loss
+    return model.eval(), watch.seconds, val_loss
 
 
 def evaluate(
     model: GenerativeModule, setting: Setting, reference: np.ndarray, args: argparse.Namespace
 ) -> Result:
     generator = torch.Generator().manual_seed(args.seed)
-    start = time.perf_counter()
-    out = model.generate(args.num_samples, sampler=setting.make(), generator=generator)
-    seconds = time.perf_counter() - start
+    with common.Stopwatch() as watch:
+        out = model.generate(args.num_samples, sampler=setting.make(), generator=generator)
     x = out.x.double().numpy()
     if not np.isfinite(x).all():
-        return Result(setting, out.nfe, float("nan"), float("nan"), seconds)
-    w2 = w2_exact(x, reference)
-    sw = sliced_w(x, reference, args.projections, args.seed)
+        return Result(setting, out.nfe, float("nan"), float("nan"), watch.seconds)
+    w2 = wasserstein2(x, reference)
+    sw = sliced_wasserstein(x, reference, args.projections, args.seed)
     far = int((np.linalg.norm(x, axis=1) > 2 * np.linalg.norm(reference, axis=1).max()).sum())
-    return Result(setting, out.nfe, w2, sw, seconds, far)
+    return Result(setting, out.nfe, w2, sw, watch.seconds, far)
 
 
 # --------------------------------------------------------------------------- report
-def machine() -> str:
-    return f"{report_machine()}, POT {ot.__version__}"
 
 
 def _fmt(value: float, digits: int = 4) -> str:
@@ -375,12 +350,11 @@ def plot(results: list[Result], floor: Floor, path: Path, title: str) -> None:
 
 def write_section(output: Path, section: str) -> None:
     """Replace this benchmark's marked section of ``output`` (append or create as needed)."""
-    report_section(output, "quality_vs_nfe", section)
+    common.write_section(output, "quality_vs_nfe", section)
 
 
 def report(
     args: argparse.Namespace,
-    command: str,
     results: list[Result],
     floor: Floor,
     training: dict[str, tuple[float, float]],
@@ -430,12 +404,10 @@ def report(
     parts = [
         title,
         "",
-        "Generated by `benchmarks/quality_vs_nfe.py`; rerunning it replaces this section.",
+        "Rerunning the command below replaces this section.",
         "",
-        f"- Date: {now()}",
-        f"- Machine: {machine()}; shared with other developers' jobs, so wall times (training, "
-        "sample time) are indicative only",
-        f"- Command: `{command}`",
+        *common.provenance(),
+        f"- POT {ot.__version__}",
         "",
         "### Training",
         "",
@@ -533,7 +505,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "slow down on a shared machine)",
     )
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--output", type=Path, default=common.BENCHMARKS_MD)
     parser.add_argument(
         "--plot",
         type=Path,
@@ -554,14 +526,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
-    raw = sys.argv[1:] if argv is None else list(argv)
-    args = parse_args(raw)
-    try:
-        script = Path(__file__).resolve().relative_to(Path.cwd())
-    except ValueError:
-        script = Path(__file__).resolve()
-    command = shlex.join(["python", str(script), *raw])
-
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
@@ -597,8 +562,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
     floor = Floor([], [])
     for seed in FLOOR_SEEDS[: 2 if args.tiny else None]:
         other = sample_toy2d(args.dataset, args.num_samples, seed=seed).double().numpy()
-        floor.w2.append(w2_exact(other, reference))
-        floor.sw.append(sliced_w(other, reference, args.projections, args.seed))
+        floor.w2.append(wasserstein2(other, reference))
+        floor.sw.append(sliced_wasserstein(other, reference, args.projections, args.seed))
     print(f"noise floor: W2 {floor.w2_mean:.4f}, sliced W {floor.sw_mean:.4f}", flush=True)
 
     results = []
@@ -636,7 +601,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     )
     plot(results, floor, args.plot, plot_title)
     link = os.path.relpath(args.plot.resolve(), args.output.resolve().parent)
-    section = report(args, command, results, floor, training, trailing, link)
+    section = report(args, results, floor, training, trailing, link)
     write_section(args.output, section)
     print(f"wrote {args.output} and {args.plot}", flush=True)
     return results

@@ -13,9 +13,9 @@ training loops. Each method then draws posterior samples for 10 fixed observatio
 (:func:`flowdiff.metrics.c2st.c2st`) against as many exact posterior samples. Training and
 sampling wall times are measured separately (imports excluded).
 
-    taskset -c 0 python benchmarks/sbi_compare.py --budgets 1000 10000
-    python benchmarks/sbi_compare.py --tasks ring --budgets 1000 --methods flowdiff
-    python benchmarks/sbi_compare.py --tiny --output /tmp/bench.md
+    taskset -c 0 python -m benchmarks.sbi_compare --budgets 1000 10000
+    python -m benchmarks.sbi_compare --tasks ring --budgets 1000 --methods flowdiff
+    python -m benchmarks.sbi_compare --tiny --output /tmp/bench.md
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import argparse
 import json
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -32,15 +31,13 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from benchmarks.common import REPO, command_line, machine, now, write_section
+from benchmarks.sbi_tasks import TASKS, Task, make_task
 from flowdiff.config import compose_config
 from flowdiff.data.synthetic.linear_gaussian import write_pairs
 from flowdiff.metrics.c2st import c2st
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training import train
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report import REPO, command_line, machine, now, write_section
-from sbi_tasks import TASKS, Task, make_task
 
 SECTION = "sbi_compare"
 METHODS = ("flowdiff", "NPE", "FMPE")

@@ -4,7 +4,7 @@ The 8-gaussians generator (``flowdiff.data.synthetic.toy2d.eight_gaussians``) ha
 closed form: an equal mixture of N(c_k, 0.1² I) around the 8 centres. Its NLL on fresh samples is
 the entropy of the data, the lowest NLL any model can reach; the gap is KL(p_data || p_model).
 
-    python benchmarks/toy2d_likelihood.py outputs/<run>/checkpoints/last.ckpt \
+    python -m benchmarks.toy2d_likelihood outputs/<run>/checkpoints/last.ckpt \
         --output docs/evaluation.md
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -21,12 +20,10 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from benchmarks.common import write_section
 from flowdiff.checkpoints.loading import load_model
 from flowdiff.data.synthetic.toy2d import eight_gaussian_centers, sample_toy2d
 from flowdiff.metrics.likelihood import log_likelihood
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section
 
 
 def true_log_density(x: torch.Tensor, std: float = 0.1) -> torch.Tensor:
@@ -106,7 +103,7 @@ def main() -> None:
     png.parent.mkdir(parents=True, exist_ok=True)
     fig = figure(model_grid.numpy(), true_grid.numpy(), axis, log_q.numpy(), true_log_density(x))
     fig.savefig(png, dpi=90)
-    command = f"python benchmarks/toy2d_likelihood.py {args.ckpt} --output {args.output}"
+    command = f"python -m benchmarks.toy2d_likelihood {args.ckpt} --output {args.output}"
     body = ["## NLL on 8 gaussians against the true density", "", f"Command: `{command}`", ""]
     body += [*lines, "", f"![true and model densities](evaluation/{png.name})"]
     write_section(args.output, "toy2d_likelihood", "\n".join(body))

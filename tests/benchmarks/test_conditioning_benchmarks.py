@@ -1,4 +1,5 @@
-"""Smoke runs of the conditioning benchmarks: each --tiny run writes its section and figure."""
+"""Smoke runs of the conditioning benchmarks (``python -m benchmarks.NAME --tiny``): each writes
+its section and figure."""
 
 from __future__ import annotations
 
@@ -9,21 +10,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = {
-    "scenes_goal_masks": "scenes_goal_masks.py",
-    "hdf5_events": "hdf5_events.py",
-    "posterior_linear_gaussian": "posterior_linear_gaussian.py",
-    "guidance_digits": "guidance_digits.py",
-}
+SECTIONS = ["guidance_digits", "hdf5_events", "posterior_linear_gaussian", "scenes_goal_masks"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("section", sorted(SCRIPTS))
+@pytest.mark.parametrize("section", SECTIONS)
 def test_benchmark_tiny_run_writes_its_section(tmp_path: Path, section: str):
     output = tmp_path / "benchmarks.md"
     output.write_text(f"# Benchmarks\n\n<!-- {section}:start -->\nstale\n<!-- {section}:end -->\n")
-    script = REPO / "benchmarks" / SCRIPTS[section]
-    command = [sys.executable, str(script), "--tiny", "--output", str(output)]
+    command = [sys.executable, "-m", f"benchmarks.{section}", "--tiny", "--output", str(output)]
     run = subprocess.run(
         [*command, "--work", str(tmp_path / "work")],
         cwd=REPO,

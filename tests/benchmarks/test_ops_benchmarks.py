@@ -1,4 +1,4 @@
-"""Smoke run of benchmarks/exact_resume.py: a small run still resumes bit for bit."""
+"""Smoke run of ``python -m benchmarks.exact_resume``: a small run still resumes bit for bit."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_exact_resume_benchmark_reports_zero(tmp_path):
     output = tmp_path / "benchmarks.md"
     command = [
-        sys.executable, str(REPO / "benchmarks" / "exact_resume.py"),
+        sys.executable, "-m", "benchmarks.exact_resume",
         "--epochs", "2", "--batches", "2", "--output", str(output),
     ]  # fmt: skip
-    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     text = output.read_text()
     assert "<!-- exact_resume:start -->" in text

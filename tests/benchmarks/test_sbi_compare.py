@@ -1,4 +1,4 @@
-"""The simulators of benchmarks/sbi_compare.py against brute force, and a --tiny run of it."""
+"""The simulators of ``benchmarks.sbi_compare`` against brute force, and a --tiny run of it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
 from flowdiff.data.synthetic.squares import SquaresSimulator
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "benchmarks" / "sbi_compare.py"
 
 
 def test_linear_gaussian_posterior_is_the_joint_gaussians_conditional():
@@ -90,7 +89,16 @@ def test_sbi_compare_tiny(tmp_path: Path):
     output = tmp_path / "benchmarks.md"
     output.write_text("# Benchmarks\n\nIntro kept.\n")
     run = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny", "--output", str(output), "--work", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.sbi_compare",
+            "--tiny",
+            "--output",
+            str(output),
+            "--work",
+            str(tmp_path),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

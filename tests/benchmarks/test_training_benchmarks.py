@@ -1,8 +1,8 @@
-"""Smoke test of benchmarks/quality_vs_nfe.py: a --tiny run writes its section and plot."""
+"""Smoke runs of the speed and quality benchmarks (``python -m benchmarks.NAME --tiny``): each
+writes its section (and plot)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -10,32 +10,28 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import quality_vs_nfe as bench
+
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "benchmarks" / "quality_vs_nfe.py"
 
 
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("quality_vs_nfe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def _run_module(name: str, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_quality_vs_nfe_tiny(tmp_path: Path):
-    bench = _load_benchmark()
     output = tmp_path / "benchmarks.md"
     output.write_text(
         "# Benchmarks\n\nIntro kept.\n\n"
         f"{bench.START}\nstale section\n{bench.END}\n\n## Other benchmark\n\nAlso kept.\n"
     )
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), "--tiny", "--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = _run_module("quality_vs_nfe", "--tiny", "--output", str(output))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     text = output.read_text()
@@ -70,7 +66,6 @@ def test_quality_vs_nfe_tiny(tmp_path: Path):
 
 
 def test_section_is_created_and_appended(tmp_path: Path):
-    bench = _load_benchmark()
     new = tmp_path / "sub" / "new.md"
     bench.write_section(new, "first")
     assert new.read_text().startswith("# Benchmarks\n")
@@ -86,19 +81,9 @@ def test_section_is_created_and_appended(tmp_path: Path):
     assert text.rstrip().endswith(bench.END)
 
 
-def _run_script(name: str, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / name), *arguments],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_overhead_tiny_writes_its_table(tmp_path: Path):
     output = tmp_path / "benchmarks.md"
-    run = _run_script("overhead.py", "--tiny", "--cases", "toy2d_mlp", "--output", str(output))
+    run = _run_module("overhead", "--tiny", "--cases", "toy2d_mlp", "--output", str(output))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     text = output.read_text()
     assert "<!-- overhead:start -->" in text and "<!-- overhead:end -->" in text
@@ -121,7 +106,7 @@ def test_overhead_tiny_writes_its_table(tmp_path: Path):
 
 def test_gpu_throughput_tiny_runs_on_cpu(tmp_path: Path):
     output = tmp_path / "benchmarks.md"
-    run = _run_script("gpu_throughput.py", "--tiny", "--output", str(output))
+    run = _run_module("gpu_throughput", "--tiny", "--output", str(output))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     text = output.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| DiT-tiny |")]

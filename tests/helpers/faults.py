@@ -1,8 +1,8 @@
 """Faults injected into real training runs: NaN batches and SIGTERM at chosen steps.
 
-Used by the tests and by ``benchmarks/kill_test.py``; from the command line, e.g.
-``+callbacks.poison._target_=tests.helpers.faults.PoisonBatch +callbacks.poison.at_steps=[6]`` with the
-repository root on ``PYTHONPATH``.
+Used by the tests and by ``benchmarks.kill_test``; from the command line, e.g.
+``+callbacks.poison._target_=tests.helpers.faults.PoisonBatch +callbacks.poison.at_steps=[6]``
+with the repository root on ``PYTHONPATH``.
 """
 
 from __future__ import annotations

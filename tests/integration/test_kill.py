@@ -1,28 +1,16 @@
-"""benchmarks/kill_test.py at a small scale: SIGKILL a real run (at a random moment and in the
+"""``benchmarks.kill_test`` at a small scale: SIGKILL a real run (at a random moment and in the
 middle of overwriting last.ckpt), resume each time, and finish."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "kill_test.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("kill_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import kill_test
 
 
 @pytest.mark.slow
 def test_sigkill_never_costs_more_than_the_last_checkpoint(tmp_path):
-    result = _load().run(kills=4, work=tmp_path / "kill", seed=1, delay=(0.0, 4.0))
+    result = kill_test.run(kills=4, work=tmp_path / "kill", seed=1, delay=(0.0, 4.0))
     summary = result["summary"]
     assert summary["kills"] == 4
     assert summary["kills_mid_write"] >= 1, "at least one kill must land inside a write"

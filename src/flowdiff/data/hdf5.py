@@ -1,4 +1,4 @@
-"""Events in one HDF5 file (seed 002's format), read lazily a batch at a time.
+"""Events in one HDF5 file (the detector-events layout), read lazily a batch at a time.
 
 The file holds a target dataset (e.g. ``input`` ``(N, 2, 5160)``: per-sensor charge and time), an
 optional vector condition (e.g. ``label`` ``(N, 6)``) and optional geometry arrays (e.g. ``xpmt``

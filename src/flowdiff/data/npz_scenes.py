@@ -1,4 +1,4 @@
-"""Scenes stored as one ``.npz`` per scene (seed 004's format): context masks -> a goal mask.
+"""Scenes stored as one ``.npz`` per scene (the npz scenes format): context masks -> a goal mask.
 
 Each file holds 2-D masks of one size (e.g. 224 x 224): the context (``robot_image``,
 ``goal_image``, ``movable_objects_image``, ``static_objects_image``, ``target_object``) and the

@@ -18,7 +18,8 @@ class DiT(HyperparametersMixin, nn.Module):
     label or vector) embedding, and unpatchify.
 
     Image context ``(B, C_ctx, *spatial)`` is concatenated to the noisy input before patchifying,
-    with an optional coordinate grid: seed 004's 5 context + 2 grid + 1 noisy = 8 input channels.
+    with an optional coordinate grid: the npz scenes' 5 context + 2 grid + 1 noisy = 8 input
+    channels.
 
     Args:
         data_shape: ``[C, H, W]`` (image) or ``[C, L]`` (signal); spatial sizes divisible by

@@ -1,4 +1,5 @@
-"""Seed 004's override names compose verbatim and land where users expect."""
+"""The override names users of the train_fb_flow_matching / train_hf_diffusion presets type
+compose verbatim and land where users expect."""
 
 from __future__ import annotations
 

@@ -74,14 +74,14 @@ def test_network_trains_and_samples(network, extra, shape, kind, family):
 
 @pytest.mark.parametrize("network", [DiT, CNN, ResNet, Hybrid])
 def test_signal_networks_take_vector_conditions(network):
-    """Seed 002's layout: signals (B, channels, sensors) given a label vector (B, 6)."""
+    """The detector-events layout: signals (B, channels, sensors) given a label vector (B, 6)."""
     extra = dict(TINY[network]) | ({"groups": 8} if network is ResNet else {})
     net = network(data_shape=[2, 16], cond_shape=[6], **extra)
     out = net(torch.randn(3, 2, 16), torch.rand(3), torch.randn(3, 6))
     assert out.shape == (3, 2, 16)
 
 
-def test_seed_004_layout_has_eight_input_channels():
+def test_scenes_layout_has_eight_input_channels():
     net = DiT(data_shape=[1, 8, 8], cond_shape=[5, 8, 8], add_coord_grid=True, **TINY[DiT])
     assert net.cond.in_channels == 8
     assert net.patch.proj.in_channels == 8
@@ -148,7 +148,7 @@ def test_every_network_preset_builds_for_image_data(preset):
     assert hasattr(net, "accepts") and net.hparams
 
 
-def test_seed_002_preset_sizes():
+def test_detector_events_preset_sizes():
     sizes = {
         name: OmegaConf.load(CONFIG_DIR / "model" / "network" / f"{name}.yaml")
         for name in ("dit", "dit_small", "dit_debug", "cnn", "hybrid")

@@ -1,4 +1,4 @@
-"""Synthetic detector events in seed 002's HDF5 layout, for tests and benchmarks.
+"""Synthetic detector events in the HDF5 layout ``data=hdf5`` reads, for tests and benchmarks.
 
 ``input`` ``(N, 2, n_sensors)``: per-sensor charge (``npe``) and first-hit time; ``label``
 ``(N, 6)``: energy, zenith, azimuth and vertex x, y, z; geometry ``xpmt``, ``ypmt``, ``zpmt``

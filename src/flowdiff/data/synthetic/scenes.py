@@ -1,4 +1,4 @@
-"""Synthetic scenes in seed 004's ``.npz`` format, with a goal mask a network can learn.
+"""Synthetic scenes in the npz format ``data=npz`` reads, with a goal mask a network can learn.
 
 Each scene is a square room: walls (``static_objects_image``), a few movable boxes
 (``movable_objects_image``), one of them the ``target_object``, the robot (``robot_image``) and the
@@ -26,7 +26,7 @@ def _box(size: int, top: int, left: int, height: int, width: int) -> np.ndarray:
 
 
 def make_scene(rng: np.random.Generator, size: int = 64, max_offset: int = 2) -> dict:
-    """One scene: the six masks ``(size, size)`` (uint8, 0/1) of seed 004's format."""
+    """One scene: the six masks ``(size, size)`` (uint8, 0/1) of the npz scenes format."""
     wall = max(1, size // 32)
     static = np.zeros((size, size), np.uint8)
     static[:wall], static[-wall:], static[:, :wall], static[:, -wall:] = 1, 1, 1, 1

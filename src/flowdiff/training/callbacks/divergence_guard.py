@@ -12,7 +12,7 @@ from flowdiff.training.callbacks.best_weights import restore_best_weights
 
 class DivergenceGuard(Callback):
     """Stop training when ``val_metric / train_metric`` stays above ``max_ratio`` for more than
-    ``patience`` consecutive epochs (the guard of seed 000's trainer).
+    ``patience`` consecutive epochs.
 
     A ratio that climbs and stays up means the network fits the training data better and better
     while doing no better on held-out data. Note that with EMA, ``val/loss`` is measured with the
