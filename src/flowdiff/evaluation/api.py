@@ -13,12 +13,12 @@ from lightning import LightningDataModule
 from torch import Tensor
 
 from flowdiff.checkpoints.loading import build_datamodule, load_model
+from flowdiff.components import describe
 from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.reference import Reference, generation_conditions, reference_from
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.inference.job import draw, generate_kwargs
 from flowdiff.metrics.likelihood import bits_per_dim, log_likelihood
-from flowdiff.model.components import describe
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers.base import Sampler
 from flowdiff.sbi.diagnostics import Calibration

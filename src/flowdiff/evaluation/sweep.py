@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flowdiff.components import describe
 from flowdiff.evaluation.api import Evaluation, sample_and_score
 from flowdiff.evaluation.suite import MetricSuite
 from flowdiff.inference.sampler_choice import build_sampler
-from flowdiff.model.components import describe
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers.base import Sampler
 from flowdiff.samplers.ode import ADAPTIVE_METHODS

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
-from flowdiff.model.components import describe
+from flowdiff.components import describe
 from flowdiff.samplers.base import Sampler
 
 

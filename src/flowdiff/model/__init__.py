@@ -1,7 +1,7 @@
 """What a checkpoint holds: the :class:`GenerativeModule` (network + path + sampler), its
 classifier-free guidance and the data normaliser it undoes when sampling; and its Hugging Face
-forms (``save_pretrained``/``from_pretrained``; ``diffusers_export.to_diffusers_pipeline``, not
-imported here: the paths import :mod:`flowdiff.model.components`)."""
+forms (``save_pretrained``/``from_pretrained``; ``to_diffusers_pipeline`` is imported from
+:mod:`flowdiff.model.diffusers_export` itself)."""
 
 from flowdiff.model.module import GenerativeModule
 from flowdiff.model.normalizer import NormalizationSource, Normalizer

@@ -10,7 +10,7 @@ from torch import nn
 
 from flowdiff.checkpoints.reading import RECORD_FORMAT
 from flowdiff.checkpoints.weights import model_state_dict
-from flowdiff.model.components import describe
+from flowdiff.components import describe
 
 if TYPE_CHECKING:
     from flowdiff.model.module import GenerativeModule

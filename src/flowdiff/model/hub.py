@@ -2,7 +2,7 @@
 
 A saved model is a folder any Hugging Face user recognises: ``model.safetensors`` (the module's
 weights, normaliser statistics included), ``config.json`` (how to rebuild the network, path and
-sampler: the same :func:`~flowdiff.model.components.describe` record a checkpoint carries, plus
+sampler: the same :func:`~flowdiff.components.describe` record a checkpoint carries, plus
 the module's hyperparameters) and a model card (``README.md``). Loading a local folder needs no
 network; a Hub repository id is downloaded by ``huggingface_hub`` as for any other model.
 
@@ -24,7 +24,7 @@ from hydra.utils import instantiate
 from safetensors.torch import load_model, save_model
 
 from flowdiff.checkpoints.reading import RECORD_FORMAT
-from flowdiff.model.components import describe, plain
+from flowdiff.components import describe, plain
 
 #: the parts of a model rebuilt from their :func:`describe` records
 PARTS = ("network", "path", "sampler")

@@ -18,7 +18,7 @@ import torch
 from diffusers import DDPMScheduler
 from torch import Tensor
 
-from flowdiff.model.components import Component
+from flowdiff.components import Component
 from flowdiff.paths.base import PathSample
 
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")

@@ -19,7 +19,7 @@ from flow_matching.path.scheduler import (
 )
 from torch import Tensor
 
-from flowdiff.model.components import Component
+from flowdiff.components import Component
 from flowdiff.paths.base import PathSample
 from flowdiff.paths.coupling import COUPLINGS
 

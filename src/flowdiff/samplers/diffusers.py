@@ -16,7 +16,7 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from torch import Tensor
 
-from flowdiff.model.components import Component
+from flowdiff.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 

@@ -7,7 +7,7 @@ from flow_matching.solver import ODESolver
 from torch import Tensor
 
 from flowdiff.compat import adaptive_torchdiffeq_methods, torchdiffeq_solvers
-from flowdiff.model.components import Component
+from flowdiff.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from flowdiff.model.components import Component
+from flowdiff.components import Component
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
 
