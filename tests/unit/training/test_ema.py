@@ -14,21 +14,41 @@ def test_warmup_decay_ramps_to_the_configured_decay(n, expected):
 
 
 def test_average_uses_the_warmed_decay_and_can_be_switched_off():
-    averaged, current = torch.zeros(3), torch.ones(3)
     warm = WarmupEMAWeightAveraging(decay=0.999).avg_fn
-    torch.testing.assert_close(warm(averaged, current, torch.tensor(0)), torch.full((3,), 0.9))
+    averaged = [torch.zeros(3), torch.zeros(2, 2)]
+    warm(averaged, [torch.ones(3), torch.full((2, 2), 2.0)], torch.tensor(0))
+    torch.testing.assert_close(averaged[0], torch.full((3,), 0.9))  # rate 0.1 after 0 updates
+    torch.testing.assert_close(averaged[1], torch.full((2, 2), 1.8))
     plain = WarmupEMAWeightAveraging(decay=0.999, warmup=False).avg_fn
-    torch.testing.assert_close(plain(averaged, current, torch.tensor(0)), torch.full((3,), 1e-3))
+    averaged = [torch.zeros(3)]
+    plain(averaged, [torch.ones(3)], torch.tensor(0))
+    torch.testing.assert_close(averaged[0], torch.full((3,), 1e-3))
 
 
 def test_initial_weights_are_forgotten_within_a_short_run():
     """After 1,650 updates the share of the starting weights is 0.999**1650 = 19% without the
     warm-up and negligible with it."""
     warm = WarmupEMAWeightAveraging(decay=0.999).avg_fn
-    share = torch.ones(1)  # the EMA's weight on the initial parameters
+    share = [torch.ones(1)]  # the EMA's weight on the initial parameters
     for n in range(1650):
-        share = warm(share, torch.zeros(1), torch.tensor(n))
-    assert float(share) < 0.05
+        warm(share, [torch.zeros(1)], torch.tensor(n))
+    assert float(share[0]) < 0.05
+
+
+def test_the_callback_averages_a_model_in_place():
+    """Through Lightning's ``WeightAveraging`` and torch's ``AveragedModel``: the first update
+    copies the weights, the next ones move the average by the warmed-up rate."""
+    from torch.optim.swa_utils import AveragedModel
+
+    callback = WarmupEMAWeightAveraging(decay=0.999)
+    model = torch.nn.Linear(2, 2)
+    average = AveragedModel(model, multi_avg_fn=callback.avg_fn, use_buffers=False)
+    average.update_parameters(model)  # a copy
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    average.update_parameters(model)  # n_averaged = 1: rate (1 + 1) / (10 + 1)
+    torch.testing.assert_close(average.module.weight, start + 9 / 11)
 
 
 def test_updates_follow_the_step_and_epoch_options():

@@ -19,7 +19,13 @@ def warmup_decay(decay: float, num_averaged: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class EMAUpdate:
-    """``avg_fn`` of :class:`torch.optim.swa_utils.AveragedModel`: one EMA update of a parameter.
+    """``multi_avg_fn`` of :class:`torch.optim.swa_utils.AveragedModel`: one EMA update of all
+    parameters (of one device and dtype), in place.
+
+    The decay is computed once per update and each average moves towards its parameter with one
+    in-place ``lerp_``: a per-tensor ``avg_fn`` recomputed the decay and allocated two new tensors
+    for every parameter at every step (with the default digits MLP, about a tenth of a training
+    step on the CPU).
 
     Args:
         decay: the decay (the one the warm-up ends at).
@@ -33,11 +39,16 @@ class EMAUpdate:
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay={self.decay} must lie in [0, 1].")
 
-    def __call__(self, averaged: Tensor, current: Tensor, num_averaged: Tensor) -> Tensor:
-        if not self.warmup:
-            return self.decay * averaged + (1 - self.decay) * current
-        rate = warmup_decay(self.decay, num_averaged).to(averaged.device, averaged.dtype)
-        return rate * averaged + (1 - rate) * current
+    def __call__(self, averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+        if not averaged:
+            return
+        if self.warmup:
+            rate = warmup_decay(self.decay, num_averaged)
+            weight = (1 - rate).to(averaged[0].device, averaged[0].dtype)
+        else:
+            weight = 1 - self.decay
+        for average, value in zip(averaged, current, strict=True):
+            average.lerp_(value, weight)  # average + weight * (value - average)
 
 
 class WarmupEMAWeightAveraging(WeightAveraging):
@@ -74,7 +85,7 @@ class WarmupEMAWeightAveraging(WeightAveraging):
         use_buffers: bool = True,
     ):
         self.avg_fn = EMAUpdate(decay, warmup)
-        super().__init__(device=device, use_buffers=use_buffers, avg_fn=self.avg_fn)
+        super().__init__(device=device, use_buffers=use_buffers, multi_avg_fn=self.avg_fn)
         self.update_every_n_steps = update_every_n_steps
         self.update_starting_at_step = update_starting_at_step
         self.update_starting_at_epoch = update_starting_at_epoch
