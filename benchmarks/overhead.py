@@ -10,6 +10,10 @@ pair's figures and the median ratio. Results go to the ``overhead`` section of
     python -m benchmarks.overhead --cases toy2d_mlp --pairs 3 --steps 200
     python -m benchmarks.overhead --tiny --output /tmp/bench.md   # seconds-long smoke run
     python -m benchmarks.overhead --cases toy2d_mlp --profile     # where flowdiff's step goes
+    taskset -c 1 python -m benchmarks.overhead --job --pairs 4    # the whole default job
+
+``--job`` times the whole default digits job, every default callback on, against a hand-written
+loop doing the same work (``whole_job.py``), epochs per second, into the ``overhead_job`` section.
 
 ``--profile`` runs the flowdiff side once under ``cProfile`` and prints the Lightning and
 flowdiff functions called at least once a step, by cumulative time per step (the profiler
@@ -31,6 +35,7 @@ from hydra.utils import instantiate
 
 from benchmarks.common import provenance, write_section
 from benchmarks.throughput import Case, case_config, time_flowdiff, time_hand_loop
+from benchmarks.whole_job import job_config, time_flowdiff_job, time_hand_job
 from flowdiff.config.location import config_dir
 
 CASES = {
@@ -196,6 +201,57 @@ def section(results: list[dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def run_job(args: argparse.Namespace) -> dict:
+    """The whole default job and the hand loop (see ``whole_job.py``), alternating."""
+    pairs = []
+    for i in range(args.pairs):
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = job_config(Path(tmp) / "flowdiff", args.job_epochs, [])
+            flow = time_flowdiff_job(cfg, first=1)
+            hand = time_hand_job(cfg, Path(tmp) / "hand", first=1)
+        pairs.append((flow, hand))
+        print(
+            f"digits_job pair {i + 1}: flowdiff {flow.epochs_per_s:.3f} epochs/s "
+            f"({flow.epochs_per_cpu_s:.3f} per CPU s), hand {hand.epochs_per_s:.3f} "
+            f"({hand.epochs_per_cpu_s:.3f}), ratio {flow.epochs_per_s / hand.epochs_per_s:.3f} "
+            f"(CPU {flow.epochs_per_cpu_s / hand.epochs_per_cpu_s:.3f})",
+            flush=True,
+        )
+    return {"pairs": pairs, "epochs": args.job_epochs}
+
+
+def job_section(result: dict) -> str:
+    pairs = result["pairs"]
+    wall = [f.epochs_per_s / h.epochs_per_s for f, h in pairs]
+    cpu = [f.epochs_per_cpu_s / h.epochs_per_cpu_s for f, h in pairs]
+    lines = [
+        "## The whole default job against a hand-written loop (CPU)",
+        "",
+        *provenance(),
+        f"- {torch.get_num_threads()} torch thread(s); runs alternate flowdiff, hand, flowdiff, "
+        f"...; each run is the default digits job for {result['epochs']} epochs and times "
+        f"epochs 2-{result['epochs'] - 1} from the start of one epoch to the start of the "
+        "next (training, validation, checkpoints, records): see `benchmarks/whole_job.py`.",
+        "",
+        "| pair | flowdiff epochs/s | hand epochs/s | ratio | flowdiff epochs/CPU s "
+        "| hand epochs/CPU s | CPU ratio | flowdiff fit s | hand fit s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (f, h) in enumerate(pairs):
+        lines.append(
+            f"| {i + 1} | {f.epochs_per_s:.3f} | {h.epochs_per_s:.3f} | {wall[i]:.3f} "
+            f"| {f.epochs_per_cpu_s:.3f} | {h.epochs_per_cpu_s:.3f} | {cpu[i]:.3f} "
+            f"| {f.fit_seconds:.1f} | {h.fit_seconds:.1f} |"
+        )
+    lines += [
+        "",
+        f"Median ratio {statistics.median(wall):.3f} (range {min(wall):.3f}-{max(wall):.3f}) "
+        f"by wall clock, {statistics.median(cpu):.3f} ({min(cpu):.3f}-{max(cpu):.3f}) by CPU "
+        "time.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
@@ -208,12 +264,22 @@ def main() -> None:
         "--profile", action="store_true", help="print where flowdiff's step goes; no timing"
     )
     parser.add_argument(
+        "--job",
+        action="store_true",
+        help="time the whole default digits job against the hand loop (section overhead_job)",
+    )
+    parser.add_argument("--job-epochs", type=int, default=8, help="epochs of each --job run")
+    parser.add_argument(
         "--output", type=Path, default=Path(__file__).parent.parent / "docs" / "benchmarks.md"
     )
     args = parser.parse_args()
     if args.tiny:
-        args.pairs, args.steps, args.warmup = 1, 5, 2
+        args.pairs, args.steps, args.warmup, args.job_epochs = 1, 5, 2, 3
     torch.set_num_threads(args.threads)
+    if args.job:
+        write_section(args.output, "overhead_job", job_section(run_job(args)))
+        print(f"wrote the overhead_job section of {args.output}")
+        return
     if args.profile:
         for name in args.cases:
             profile_case(CASES[name], args)
