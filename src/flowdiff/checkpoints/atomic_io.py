@@ -6,6 +6,11 @@ the renamed file can still be empty. :class:`AtomicCheckpointIO` writes local ch
 temporary file in the same folder, ``fsync``s it, ``os.replace``s it over the target (atomic on
 POSIX within one file system) and ``fsync``s the folder, so ``last.ckpt`` is never half-written.
 It also loads with ``weights_only=True`` unless the run was told to trust its checkpoints.
+
+The best-k and ``last.ckpt`` callbacks both save at the end of an epoch: the second save of the
+same epoch and step into the same folder becomes a hard link to the first file (through a
+temporary name and the same atomic rename) instead of serialising, writing and ``fsync``ing the
+same state again. Where links are impossible it is written in full.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,6 +81,20 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     _fsync_folder(path.parent)
 
 
+def atomic_link(source: str | Path, path: str | Path) -> bool:
+    """Make ``path`` a hard link to the file ``source`` (atomically replacing ``path``); returns
+    ``False``, changing nothing, where the file system cannot link."""
+    path = Path(path)
+    temp = path.parent / f"{TEMP_PREFIX}{path.name}.{uuid.uuid4().hex}"
+    try:
+        os.link(source, temp)
+    except OSError:
+        return False
+    os.replace(temp, path)
+    _fsync_folder(path.parent)
+    return True
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning CheckpointIO: atomic, durable local writes; safe loading by default.
 
@@ -86,13 +106,26 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def __init__(self, trust_checkpoint: bool = False):
         super().__init__()
         self.trust_checkpoint = trust_checkpoint
+        #: (folder, epoch, step) of the last checkpoint written in full, and its file
+        self._written: tuple[tuple[Path, Any, Any], Path] | None = None
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
     ) -> None:
         if storage_options is not None or not _is_local(path):
             return super().save_checkpoint(checkpoint, path, storage_options)
+        path = Path(path)
+        moment = (path.parent, checkpoint.get("epoch"), checkpoint.get("global_step"))
+        written = self._written
+        if (
+            written
+            and written[0] == moment
+            and written[1] != path
+            and atomic_link(written[1], path)
+        ):
+            return
         atomic_torch_save(checkpoint, path)
+        self._written = (moment, path)
 
     def load_checkpoint(
         self,
