@@ -35,6 +35,7 @@ NO_EXTRAS = [
     "~callbacks.last_checkpoint",
     "~callbacks.ema",  # the hand-written loop keeps no moving average
     "~callbacks.sample_figures",
+    "++callbacks.early_stopping=null",  # data=arrays stops on val/loss, which is not computed
 ]
 
 
