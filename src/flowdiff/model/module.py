@@ -53,8 +53,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
             training-split normalisation the module keeps beside the data's; ``None`` for
             labels or unconditional data.
         clip_samples: clamp generated samples to ``[-1, 1]`` in the network's units, the range
-            of range-normalised data (images): real pixels never leave it, and without the
-            clamp the background of generated images carries specks outside it.
+            of range-normalised data (images), which real pixels never leave.
         sample_levels: round generated samples to this many evenly spaced values over
             ``[-1, 1]`` (after the clamp), the grid of quantised range-normalised data: 256 for
             8-bit images, 17 for the digits' pixel values 0-16. ``None`` keeps them continuous.
