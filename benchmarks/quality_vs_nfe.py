@@ -212,7 +212,7 @@ def summary(results: list[Result], floor: Floor, nfe_budget: int = 20) -> list[s
             continue
         best = min(rows, key=lambda r: r.w2)
         cheap = [r for r in rows if r.nfe <= nfe_budget]
-        text = f"**{family.capitalize()}**: "
+        text = f"**{family[:1].upper() + family[1:]}**: "
         if cheap:
             best_cheap = min(cheap, key=lambda r: r.w2)
             text += (
@@ -395,7 +395,7 @@ def report(
     ]
     for family, (seconds, val_loss) in training.items():
         train_lines.append(
-            f"- {family.capitalize()} training: {seconds:.1f} s wall, final val loss "
+            f"- {family[:1].upper() + family[1:]} training: {seconds:.1f} s wall, final val loss "
             f"{val_loss:.4f}."
         )
     title = "## Sample quality vs NFE on toy 2-D data"
