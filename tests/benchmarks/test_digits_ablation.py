@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
-from tests.helpers.config import REPO
-
-SCRIPT = REPO / "benchmarks" / "digits_ablation.py"
-
-
-def _load():
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("digits_ablation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import digits_ablation as bench
 
 
 def test_variants_parse_and_rows_make_a_table(tmp_path: Path):
-    bench = _load()
     assert bench.parse_variant("clip=0,method=euler,steps=8") == {
         "clip": 0,
         "method": "euler",
