@@ -11,6 +11,7 @@ same ``GenerativeModule``, callbacks and Lightning ``Trainer`` as the command li
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -53,6 +54,16 @@ def hydra_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(hydra_value(v) for v in value) + "]"
     return str(value)
+
+
+def wall_time(seconds: float) -> str:
+    """Seconds as the ``DD:HH:MM:SS`` that ``max_time`` takes (rounded up to whole seconds)."""
+    if seconds <= 0:
+        raise ConfigError(f"max_time={seconds} must be a positive number of seconds.")
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
 def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str]:
@@ -172,7 +183,7 @@ class PosteriorEstimator:
         check_prior(self.prior, theta.shape[1:])
         self.overrides = self.config_overrides(theta.shape[1:], x.shape[1:])
         if max_time is not None:
-            self.overrides.append(f"++trainer.max_time={{seconds:{float(max_time)}}}")
+            self.overrides.append(f"max_time={wall_time(max_time)}")
         folder = Path(self.output_dir or tempfile.mkdtemp(prefix="flowdiff-posterior-"))
         cfg = compose_config(CONFIG_NAME, self.overrides, output_dir=folder)
         with open_dict(cfg):

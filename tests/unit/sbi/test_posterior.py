@@ -140,3 +140,17 @@ def test_unfitted_estimator_and_unknown_option_are_refused(simulations):
     _, theta, x = simulations
     with pytest.raises(ConfigError, match="option hiden=32 is not a setting"):
         PosteriorEstimator(hiden=32).fit(theta, x)
+
+
+def test_max_time_stops_training_and_is_written_as_lightning_reads_it(simulations):
+    from flowdiff.sbi.estimator import wall_time
+
+    assert wall_time(90.2) == "00:00:01:31" and wall_time(90_061) == "01:01:01:01"
+    _, theta, x = simulations
+    estimator = PosteriorEstimator(
+        max_epochs=1000, patience=1000, hidden=16, depth=1, progress=False
+    )
+    posterior = estimator.fit(theta, x, max_time=1)
+    assert "max_time=00:00:00:01" in estimator.overrides and posterior.epoch < 1000
+    with pytest.raises(ConfigError, match="max_time=0 must be a positive"):
+        estimator.fit(theta, x, max_time=0)
