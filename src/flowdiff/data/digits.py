@@ -19,15 +19,18 @@ class DigitsDataModule(InMemoryDataModule):
     Args:
         data_dir: optional folder with a ``digits.npz`` holding ``images`` ``(N, 8, 8)`` and
             ``target`` ``(N,)`` in the same layout, to train on your own copy instead.
+        levels: how many values a pixel takes (17: the integers 0-16); the flow-matching
+            config reads it (``data.levels``) to round generated samples to the same grid.
         **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule`.
     """
 
-    def __init__(self, data_dir: str | None = None, **kwargs):
+    def __init__(self, data_dir: str | None = None, levels: int | None = 17, **kwargs):
         kwargs.setdefault("shape", (1, 8, 8))
         kwargs.setdefault("num_classes", 10)
         kwargs.setdefault("normalization", "range")
         super().__init__(**kwargs)
         self.data_dir = data_dir
+        self.levels = levels
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if self.data_dir is None:
