@@ -124,7 +124,7 @@ def test_sbi_compare_tiny(tmp_path: Path):
             assert len(rows) == 1, (task, method)
             cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
             mean, top, t_train, t_sample, total, cpu = (float(c) for c in cells[3:9])
-            assert 0 <= mean <= top <= 1 and cpu > 0
+            assert 0 <= mean <= top <= 1 and cpu >= 0  # printed to 0.1 s: may round to 0
             assert total == pytest.approx(t_train + t_sample, abs=0.11)
             if method == "flowdiff":
                 assert cells[9] == "1 (max_epochs=1 reached)"
