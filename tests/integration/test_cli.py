@@ -11,15 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.config import TINY
+
 BIN = Path(sys.executable).parent
-TINY = [
-    "trainer=cpu",
-    "max_epochs=1",
-    "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1",
-    "callbacks.progress_bar=null",
-    "sampling_steps=2",
-]
 
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from lightning import Callback, seed_everything
+from lightning import seed_everything
 
+from benchmarks.exact_resume import StopAfterEpoch
 from flowdiff.training import build
 from tests.helpers.config import TINY, compose_config
 
@@ -25,17 +26,6 @@ SMALL = [
     "callbacks.sample_figures.every_n_epochs=1",
     "callbacks.sample_figures.num_samples=16",
 ]
-
-
-class StopAfterEpoch(Callback):
-    """Simulates an interruption: stops once ``epoch`` (0-based) is done and checkpointed."""
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        if trainer.current_epoch == self.epoch:
-            trainer.should_stop = True
 
 
 def fit(output_dir: Path, *overrides: str, stop_after: int | None = None):
