@@ -31,7 +31,7 @@ def overrides(command: str) -> list[str]:
     start = max(i for i, w in enumerate(words) if w in ("flowdiff-train", "flowdiff.cli.train"))
     kept = []
     for word in words[start + 1 :]:
-        if word == "--multirun" or word.startswith("ckpt_path="):
+        if word in ("--multirun", "-m") or word.startswith("ckpt_path="):
             continue  # sweeping and resuming are not part of composing
         key, _, value = word.partition("=")
         if "," in value and not value.startswith("["):
