@@ -94,7 +94,10 @@ def test_an_error_before_training_writes_no_checkpoint(make_config, tmp_path):
 
 def test_cli_sigterm_exits_143_with_how_to_resume(capsys, monkeypatch, tmp_path):
     args = [*TINY, *RUN, f"hydra.run.dir={tmp_path / 'run'}"]
-    args += ["+callbacks.term._target_=tests.helpers.faults.SendSignal", "+callbacks.term.at_step=3"]
+    args += [
+        "+callbacks.term._target_=tests.helpers.faults.SendSignal",
+        "+callbacks.term.at_step=3",
+    ]
     code, err = cli(train_cli.main, args, capsys, monkeypatch, tmp_path)
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert code == 143
