@@ -31,14 +31,21 @@ def output_kinds(notebook: nbformat.NotebookNode) -> list[list[str]]:
     return kinds
 
 
-def test_notebook_is_stored_with_the_outputs_of_its_current_code():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+def stored_outputs(notebook) -> list:
+    """The outputs of ``notebook``'s code cells, checked to come from its current code, run in
+    order from the top, with no error."""
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     stored = notebook.metadata.get("flowdiff", {}).get("code_sha256")
     assert stored == code_hash(notebook), f"a code cell changed since it was run: {REFRESH}"
     assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), REFRESH
     outputs = [out for cell in code for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
+    return outputs
+
+
+def test_notebook_is_stored_with_the_outputs_of_its_current_code():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    outputs = stored_outputs(notebook)
     assert sum(kinds.count("image") for kinds in output_kinds(notebook)) == 3
     text = "".join(out.get("text", "") for out in outputs)
     assert "validation loss" in text and "bits_per_dim" in text and "same samples: True" in text
@@ -61,12 +68,7 @@ POSTERIOR = NOTEBOOKS / "posterior_quickstart.ipynb"
 
 def test_posterior_notebook_is_stored_with_the_outputs_of_its_current_code():
     notebook = nbformat.read(POSTERIOR, as_version=4)
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    stored = notebook.metadata.get("flowdiff", {}).get("code_sha256")
-    assert stored == code_hash(notebook), f"a code cell changed since it was run: {REFRESH}"
-    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), REFRESH
-    outputs = [out for cell in code for out in cell.outputs]
-    assert not [out for out in outputs if out.output_type == "error"]
+    outputs = stored_outputs(notebook)
     assert sum(kinds.count("image") for kinds in output_kinds(notebook)) == 3  # corner, SBC, TARP
     text = "".join(out.get("text", "") for out in outputs)
     assert "acceptance rate" in text and "sbc_min_p" in text

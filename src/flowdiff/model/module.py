@@ -1,6 +1,6 @@
 """GenerativeModule: one LightningModule for flow matching and diffusion alike.
 
-About 280 lines, over the house's ~250: the class is the library's main public surface
+About 290 lines, over the house's ~250: the class is the library's main public surface
 (training step, sampling with guidance and normalisation, checkpoint loading) and each method is
 short; its helpers live beside it (``loss_window``, ``checkpoint_record``, ``guidance``,
 ``normalizer``, ``hub``) and in :mod:`flowdiff.optim.configure`.
@@ -21,7 +21,7 @@ from flowdiff.model.checkpoint_record import parts_record, rebuild
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.loss_window import LossWindow
-from flowdiff.model.normalizer import NormalizationSource, Normalizer
+from flowdiff.model.normalizer import NormalizationSource, Normalizer, on_data_grid
 from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
@@ -221,21 +221,9 @@ class GenerativeModule(LightningModule, PretrainedMixin):
             )
         model = guided_model(self.network, cond, scale)
         out = sampler.sample(model, self.path, x_init, generator=generator)
-        x = self._on_data_grid(out.x)
+        x = on_data_grid(out.x, self.hparams.get("clip_samples"), self.hparams.get("sample_levels"))
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
         return SamplerOutput(x=self.normalizer.denormalize(x), nfe=out.nfe, trajectory=trajectory)
-
-    def _on_data_grid(self, x: Tensor) -> Tensor:
-        """Samples in the network's units clamped to ``[-1, 1]`` (``clip_samples``) and rounded
-        to ``sample_levels`` values (which implies the clamp)."""
-        levels = self.hparams.get("sample_levels")
-        if not (self.hparams.get("clip_samples") or levels):
-            return x
-        x = x.clamp(-1.0, 1.0)
-        if levels:
-            step = 2.0 / (levels - 1)
-            x = torch.round((x + 1.0) / step) * step - 1.0
-        return x
 
     def normalize_cond(self, cond: Tensor) -> Tensor:
         """Float conditions in the data's units to the network's (labels pass through)."""

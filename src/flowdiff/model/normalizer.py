@@ -65,3 +65,15 @@ class NormalizationSource(Protocol):
 
     normalizer: Normalizer
     cond_normalizer: Normalizer | None
+
+
+def on_data_grid(x: Tensor, clip: bool | None, levels: int | None) -> Tensor:
+    """Samples ``x`` in the network's ``[-1, 1]`` units, clamped to that range when ``clip`` and
+    rounded to ``levels`` evenly spaced values (which implies the clamp) when ``levels``."""
+    if not (clip or levels):
+        return x
+    x = x.clamp(-1.0, 1.0)
+    if levels:
+        step = 2.0 / (levels - 1)
+        x = torch.round((x + 1.0) / step) * step - 1.0
+    return x
