@@ -35,3 +35,18 @@ def adaptive_torchdiffeq_methods() -> tuple[str, ...]:
     step size): those whose solver derives from torchdiffeq's ``AdaptiveStepsizeODESolver``."""
     base = _private("torchdiffeq._impl.solvers", "AdaptiveStepsizeODESolver", "torchdiffeq")
     return tuple(name for name, solver in torchdiffeq_solvers().items() if issubclass(solver, base))
+
+
+def skip_step_where(optimizer, found_inf) -> bool:
+    """Make ``optimizer``'s next ``step()`` a no-op on the device where ``found_inf`` (a 0-d
+    float tensor on the parameters' device, 1.0 or 0.0) is 1, with no host sync.
+
+    torch's fused Adam, AdamW, SGD and Adagrad kernels take ``found_inf`` (the weights, moments
+    and step count stay as they were when it is 1) and read it from the optimizer's
+    ``found_inf`` attribute, the protocol ``torch.amp.GradScaler`` uses for them. Returns
+    ``False``, setting nothing, for an optimizer that is not fused (no kernel takes the flag).
+    """
+    if not optimizer.defaults.get("fused"):
+        return False
+    optimizer.found_inf = found_inf
+    return True

@@ -31,3 +31,22 @@ def test_adaptive_methods_are_the_step_size_controlled_ones():
 def test_a_moved_private_name_fails_loudly_naming_the_package_version():
     with pytest.raises(ImportError, match=r"torchdiffeq \S+ no longer has"):
         compat._private("torchdiffeq._impl.odeint", "NO_SUCH_TABLE", "torchdiffeq")
+
+
+def test_a_fused_optimizer_skips_its_step_where_found_inf_is_set():
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.AdamW([weight], lr=0.1, fused=True)
+    weight.grad = torch.ones(3)
+    assert compat.skip_step_where(optimizer, torch.tensor(1.0))
+    optimizer.step()
+    assert torch.equal(weight.detach(), torch.ones(3))
+    assert optimizer.state[weight]["step"] == 0 and not optimizer.state[weight]["exp_avg"].any()
+    compat.skip_step_where(optimizer, torch.tensor(0.0))
+    optimizer.step()
+    assert (weight.detach() < 1).all() and optimizer.state[weight]["step"] == 1
+
+
+def test_an_unfused_optimizer_is_left_alone():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], fused=False)
+    assert not compat.skip_step_where(optimizer, torch.tensor(1.0))
+    assert not hasattr(optimizer, "found_inf")

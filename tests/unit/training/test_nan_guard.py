@@ -100,3 +100,61 @@ def test_cli_stop_prints_one_line(capsys, monkeypatch, tmp_path):
 def test_bad_action_is_refused():
     with pytest.raises(ValueError, match=r"^action='ignore'"):
         NonFiniteGuard(action="ignore")
+
+
+class SnapshotWeights(Callback):
+    """Copies of the weights at the start of the given steps."""
+
+    def __init__(self, at_steps):
+        self.at_steps, self.weights = set(at_steps), {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step in self.at_steps:
+            self.weights[trainer.global_step] = [p.detach().clone() for p in pl_module.parameters()]
+
+
+def test_on_device_skip_changes_nothing_and_is_counted_later(make_config):
+    """The device-side skip (the GPU default, forced here on the CPU): the fused optimizer's
+    found_inf flag makes the bad steps no-ops, with no host read of the check per step."""
+    snapshot = SnapshotWeights([5, 7])
+    datamodule, model, trainer, guard = fit(
+        make_config,
+        "callbacks.nan_guard.on_device=true",
+        "callbacks.nan_guard.check_every=100",
+        extra=[PoisonBatch([5, 6]), snapshot],
+    )
+    with pytest.warns(UserWarning, match=r"step 5 .*2 such step"):
+        trainer.fit(model, datamodule=datamodule)
+    assert guard.skipped == 2 and trainer.global_step == 8
+    for before, after in zip(snapshot.weights[5], snapshot.weights[7], strict=True):
+        assert torch.equal(before, after)
+    optimizer = trainer.optimizers[0]
+    assert optimizer.defaults["fused"]
+    steps = [state["step"] for state in optimizer.state.values() if "step" in state]
+    assert steps and all(step == 6 for step in steps)  # the two bad steps were not counted
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_on_device_stop_is_read_before_any_checkpoint(make_config):
+    last = Path(make_config().hydra.runtime.output_dir) / "checkpoints" / "last.ckpt"
+    datamodule, model, trainer, _ = fit(
+        make_config,
+        "callbacks.nan_guard.action=stop",
+        "callbacks.nan_guard.on_device=true",
+        extra=[PoisonBatch([5])],
+    )
+    with pytest.raises(NonFiniteError, match=r"at step 5 "):
+        trainer.fit(model, datamodule=datamodule)
+    assert torch.load(last, weights_only=True)["global_step"] == 4
+
+
+def test_on_device_runs_of_bad_steps_span_reads(make_config):
+    datamodule, model, trainer, _ = fit(
+        make_config,
+        "callbacks.nan_guard.on_device=true",
+        "callbacks.nan_guard.max_consecutive=5",
+        extra=[PoisonBatch(range(2, 8))],
+    )
+    # steps 2-3 read at the first epoch's end (a warning), 4-7 continue the run: 6 in a row
+    with pytest.raises(NonFiniteError, match="for 6 steps in a row"), pytest.warns(UserWarning):
+        trainer.fit(model, datamodule=datamodule)
