@@ -45,6 +45,7 @@ def options_for(budget: int, tiny: bool) -> dict:
         depth=s["depth"],
         base_lr=s["lr"],
         sampling_steps=s["sampling_steps"],
+        patience=s["patience"],
         seed=0,
         progress=False,
         **({"max_epochs": 1} if tiny else {}),

@@ -92,7 +92,8 @@ class PosteriorEstimator:
         log_q = posterior.log_prob(samples[:100], x=x_o)
 
     Args:
-        network: a network config name of ``configs/model/network/`` (``"mlp"``, ``"tokens"``)
+        network: a network config name of ``configs/model/network/`` (``"mlp_small"``, the
+            ``data=arrays`` default: a 128 x 3 residual MLP; ``"mlp"``, ``"tokens"``)
             or a module with ``forward(theta_t, t, cond)`` (one that records its constructor
             arguments, like flowdiff's networks, to be saved and reloaded).
         path: a model config of ``configs/model/`` (``"flow_matching"``, ``"diffusion"``) or a
@@ -114,7 +115,7 @@ class PosteriorEstimator:
 
     def __init__(
         self,
-        network: str | nn.Module = "mlp",
+        network: str | nn.Module = "mlp_small",
         path: str | ProbabilityPath = "flow_matching",
         prior=None,
         output_dir: str | Path | None = None,
