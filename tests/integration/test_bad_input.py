@@ -57,7 +57,7 @@ CONFIG_CASES = {
     "max_time not DD:HH:MM:SS": (["max_time=120"], ["max_time=120", "00:00:02:00"]),
     "wrong type in a network key": (
         ["model.network.hidden=abc"],
-        ["flowdiff.networks.mlp.MLP", "building model.network"],
+        ["flowdiff.networks.cnn.CNN", "building model.network"],
     ),
     "misspelt _target_": (
         ["model.network._target_=flowdiff.networks.MLPX"],
@@ -262,7 +262,7 @@ CKPT_CASES = {
     "different network": (
         lambda t, d: t,
         ["model.network.hidden=64"],
-        ["different network", "network.", "checkpoint (512", "vs config (64"],
+        ["different network", "network.", "checkpoint (32", "vs config (64"],
     ),
     "different path (config)": (
         lambda t, d: t,

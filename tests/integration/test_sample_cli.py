@@ -118,7 +118,7 @@ def test_checkpoint_of_another_network(digits_ckpt, tmp_path):
     checkpoint = torch.load(digits_ckpt, weights_only=False)
     checkpoint["flowdiff"]["network"]["hidden"] = 64  # record and weights disagree
     torch.save(checkpoint, tmp_path / "other.ckpt")
-    with pytest.raises(ValueError, match=r"other\.ckpt.*weights do not fit the network.*MLP"):
+    with pytest.raises(ValueError, match=r"other\.ckpt.*weights do not fit the network.*CNN"):
         run_sample(tmp_path / "other.ckpt", tmp_path)
 
 

@@ -140,7 +140,7 @@ def test_every_network_preset_builds_for_image_data(preset):
     data = {"shape": [1, 16, 16], "num_classes": 0, "cond_shape": [5, 16, 16]}
     if preset == "tokens":
         data = {"shape": [3, 1], "num_classes": 0, "cond_shape": [5, 2]}
-    if preset == "mlp":
+    if preset in ("mlp", "mlp_small"):
         data = {"shape": [1, 16, 16], "num_classes": 10}
     node = OmegaConf.load(CONFIG_DIR / "model" / "network" / f"{preset}.yaml")
     cfg = OmegaConf.merge({"data": data}, {"node": node})
