@@ -68,13 +68,16 @@ def parse_variant(text: str) -> dict:
 
 
 def apply_variant(model, variant: dict):
-    """Set the variant's ``clip`` (``clip_samples``) and ``levels`` (``sample_levels``, 0 for
-    none) on ``model``; returns the sampler with its other settings."""
+    """Set the variant's ``clip`` (``clip_samples``), ``levels`` (``sample_levels``, 0 for
+    none) and ``guidance`` (``guidance_scale``) on ``model``; returns the sampler with its other
+    settings."""
     settings = dict(variant)
     if "clip" in settings:
         model.hparams.clip_samples = bool(settings.pop("clip"))
     if "levels" in settings:
         model.hparams.sample_levels = settings.pop("levels") or None
+    if "guidance" in settings:
+        model.hparams.guidance_scale = float(settings.pop("guidance"))
     return build_sampler(model.sampler, settings, None) if settings else model.sampler
 
 

@@ -9,7 +9,9 @@ NaN guard, RNG state and TensorBoard logging. Only ``max_epochs`` and the run fo
 The hand loop trains the same network on the same datamodule's batches with the same fused AdamW,
 the same warm-up + cosine schedule (a ``LambdaLR``), conditional OT flow matching written out, an
 EMA of the weights (``AveragedModel`` with torch's EMA update), the validation loss on the EMA
-weights every epoch, and one atomic checkpoint (weights, EMA, optimizer, schedule) per epoch.
+weights every epoch, and one atomic checkpoint (weights, EMA, optimizer, schedule) per epoch;
+labels are dropped for classifier-free guidance and noise is paired by minibatch OT as the config
+says (``model.cond_drop_prob``, ``model.path.coupling``).
 
 Both sides record when each training epoch starts (wall clock and the process's CPU time); the
 rate is the epochs between the start of epoch ``first`` and the start of the last epoch, so it
@@ -37,6 +39,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from benchmarks.common import Stopwatch
 from flowdiff.checkpoints.atomic_io import atomic_torch_save
 from flowdiff.config import compose_config
+from flowdiff.paths.coupling import minibatch_ot
 from flowdiff.training import build
 
 
@@ -98,13 +101,24 @@ def warmup_cosine(warmup: int, total: int, min_ratio: float):
     return factor
 
 
-def flow_matching_loss(network: torch.nn.Module, batch: dict) -> torch.Tensor:
-    """Conditional OT flow matching: ``x_t = t x_1 + (1 - t) x_0``, target ``x_1 - x_0``."""
+def flow_matching_loss(
+    network: torch.nn.Module, batch: dict, cond_drop_prob: float = 0.0, ot: bool = False
+) -> torch.Tensor:
+    """Conditional OT flow matching: ``x_t = t x_1 + (1 - t) x_0``, target ``x_1 - x_0``; each
+    label dropped with probability ``cond_drop_prob`` (classifier-free guidance training), and
+    with ``ot`` the noise paired with the data by minibatch optimal transport within each class
+    (the same POT solve as ``coupling=ot``)."""
     x_1, cond = batch["x"], batch.get("cond")
     x_0 = torch.randn_like(x_1)
+    if ot:
+        x_0 = minibatch_ot(x_0, x_1, cond)
     t = torch.rand(x_1.shape[0])
     t_ = t.view(-1, *([1] * (x_1.dim() - 1)))
-    output = network(t_ * x_1 + (1 - t_) * x_0, t, cond)
+    x_t = t_ * x_1 + (1 - t_) * x_0
+    if cond is not None and cond_drop_prob > 0:
+        output = network(x_t, t, cond, torch.rand(x_1.shape[0]) < cond_drop_prob)
+    else:
+        output = network(x_t, t, cond)
     return (output.float() - (x_1 - x_0)).pow(2).mean()
 
 
@@ -132,7 +146,9 @@ def time_hand_job(cfg: DictConfig, folder: Path, first: int) -> JobTiming:
             starts.append(now())
             network.train()
             for batch in train_loader:
-                loss = flow_matching_loss(network, batch)
+                loss = flow_matching_loss(
+                    network, batch, cfg.model.cond_drop_prob, cfg.model.path.coupling == "ot"
+                )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
