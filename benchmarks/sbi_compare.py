@@ -77,7 +77,9 @@ def flowdiff_settings(budget: int) -> dict:
     """flowdiff's settings for a simulation budget, as composed: the ``data=arrays`` defaults
     with :func:`budget_overrides`. Training length is not among them: ``data=arrays`` stops on
     the validation loss (early stopping, best weights restored)."""
-    cfg = compose_config("train", ["data=arrays", "data.file=x", "data.shape=[1]", *budget_overrides(budget)])
+    cfg = compose_config(
+        "train", ["data=arrays", "data.file=x", "data.shape=[1]", *budget_overrides(budget)]
+    )
     return dict(
         batch=cfg.batch_size,
         hidden=cfg.model.network.hidden,

@@ -48,3 +48,20 @@ def test_debug_config_is_fast_dev_run(make_config):
     cfg = make_config("train", "debug=fast")
     assert cfg.trainer.fast_dev_run is True
     assert train(cfg)["train/loss"] > 0
+
+
+def test_data_configs_pick_what_suits_their_data(make_config):
+    """data=digits picks the conv net, guidance and OT pairing for both families; data=arrays
+    its small MLP and independent pairing; a command-line override still wins."""
+    digits = make_config("train")
+    assert digits.model.network._target_.endswith("CNN")
+    assert digits.model.path.coupling == "ot" and digits.model.guidance_scale == 1.2
+    diffusion = make_config("train_hf_diffusion")
+    assert (
+        diffusion.model.network._target_.endswith("CNN") and "coupling" not in diffusion.model.path
+    )
+    assert diffusion.model.sampler.sampler_type == "dpmsolver++"
+    assert make_config("train", "coupling=independent").model.path.coupling == "independent"
+    arrays = make_config("train", "data=arrays", "data.file=x.npz", "data.shape=[2]")
+    assert arrays.model.network.hidden == 128 and arrays.model.path.coupling == "independent"
+    assert make_config("train", "experiment=toy2d").model.path.coupling == "independent"
