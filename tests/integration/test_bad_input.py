@@ -64,6 +64,12 @@ CONFIG_CASES = {
         ["Error locating target 'flowdiff.networks.MLPX'", "model.network"],
     ),
     "unknown nan_guard action": (["callbacks.nan_guard.action=foo"], ["nan_guard.action='foo'"]),
+    "nan_guard on_device not a bool": (
+        ["callbacks.nan_guard.on_device=maybe"],
+        ["nan_guard.on_device='maybe'", "true, false or null"],
+    ),
+    "nan_guard check_every 0": (["callbacks.nan_guard.check_every=0"], ["check_every=0", ">= 1"]),
+    "unknown coupling": (["coupling=foo"], ["coupling='foo'", "'independent', 'ot'"]),
     "unknown nonfinite policy": (["data.nonfinite=foo"], ["data.nonfinite='foo'", "replace"]),
 }
 

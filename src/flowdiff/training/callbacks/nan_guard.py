@@ -68,6 +68,8 @@ class NonFiniteGuard(Callback):
             raise ConfigError(f"max_consecutive={max_consecutive} must be >= 1 or None.")
         if check_every < 1:
             raise ConfigError(f"check_every={check_every} must be >= 1.")
+        if on_device not in (None, True, False):
+            raise ConfigError(f"on_device={on_device!r}; choose true, false or null (on a GPU).")
         self.action = action
         self.max_consecutive = max_consecutive
         self.on_device = on_device
@@ -82,7 +84,7 @@ class NonFiniteGuard(Callback):
     def on_before_backward(self, trainer: Trainer, pl_module: LightningModule, loss: Tensor):
         self._loss = loss.detach()
 
-    def _finite(self, trainer: Trainer, grads: list[Tensor]) -> Tensor:
+    def _finite(self, trainer: Trainer, grads: list[Tensor], device: torch.device) -> Tensor:
         """Whether the loss and every gradient are finite: a 0-d bool tensor on the device
         (one foreach norm kernel per device and dtype, no per-tensor loop, no sync)."""
         values = [self._loss.float().reshape(-1)] if self._loss is not None else []
@@ -90,7 +92,7 @@ class NonFiniteGuard(Callback):
             # a norm is finite iff all the entries are (or it overflows: also a stop)
             values.append(torch.nn.utils.get_total_norm(grads).float().reshape(-1))
         if not values:
-            return torch.tensor(True)
+            return torch.ones((), dtype=torch.bool, device=device)
         return torch.isfinite(torch.cat(values)).all()
 
     def _skips_on_device(self, trainer: Trainer) -> bool:
@@ -103,7 +105,7 @@ class NonFiniteGuard(Callback):
     def on_before_optimizer_step(self, trainer: Trainer, pl_module: LightningModule, optimizer):
         params = [p for group in optimizer.param_groups for p in group["params"]]
         grads = [p.grad for p in params if p.grad is not None]
-        finite = self._finite(trainer, grads)
+        finite = self._finite(trainer, grads, params[0].device if params else pl_module.device)
         if self._skips_on_device(trainer):
             found_inf = (~finite).float()
             if skip_step_where(optimizer, found_inf):
@@ -152,8 +154,7 @@ class NonFiniteGuard(Callback):
         if self.action == "stop" or (
             self.max_consecutive is not None and run >= self.max_consecutive
         ):
-            self.consecutive = run
-            raise NonFiniteError(self._stop_message(where))
+            raise NonFiniteError(self._stop_message(where, run))
         if pl_module is not None:
             pl_module.log(
                 "train/nonfinite_steps", float(self.skipped), on_step=True, on_epoch=False
@@ -166,8 +167,8 @@ class NonFiniteGuard(Callback):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._read_counts(trainer, None)
 
-    def _stop_message(self, where: str) -> str:
-        repeated = f" for {self.consecutive} steps in a row" if self.consecutive > 1 else ""
+    def _stop_message(self, where: str, run: int) -> str:
+        repeated = f" for {run} steps in a row" if run > 1 else ""
         return (
             f"training stopped: the loss or gradients became NaN/inf{repeated} at {where}. This "
             "step did not update the weights and no checkpoint was written from it, so "
@@ -196,7 +197,9 @@ class NonFiniteGuard(Callback):
             )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"skipped": self.skipped}
+        # Lightning collects this before on_save_checkpoint reads the device counts
+        pending = int(self._pending["bad"]) if self._pending is not None else 0
+        return {"skipped": self.skipped + pending}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.skipped = int(state_dict.get("skipped", 0))
