@@ -1,6 +1,6 @@
 """Faults injected into real training runs: NaN batches and SIGTERM at chosen steps.
 
-Used by the tests and by ``benchmarks.kill_test``; from the command line, e.g.
+Used by the tests and by ``studies.kill_test``; from the command line, e.g.
 ``+callbacks.poison._target_=tests.helpers.faults.PoisonBatch +callbacks.poison.at_steps=[6]``
 with the repository root on ``PYTHONPATH``.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from lightning import seed_everything
 
-from benchmarks.exact_resume import StopAfterEpoch
+from studies.exact_resume import StopAfterEpoch
 from flowdiff.training import build
 from tests.helpers.config import TINY, compose_config
 

@@ -1,11 +1,11 @@
-"""``benchmarks.kill_test`` at a small scale: SIGKILL a real run (at a random moment and in the
+"""``studies.kill_test`` at a small scale: SIGKILL a real run (at a random moment and in the
 middle of overwriting last.ckpt), resume each time, and finish."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import kill_test
+from studies import kill_test
 
 
 @pytest.mark.slow

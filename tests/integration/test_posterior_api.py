@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from flowdiff.config import compose_config
-from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.evaluation.job import evaluate_checkpoints
 from flowdiff.inference.job import sample
 from flowdiff.sbi import PosteriorEstimator

@@ -20,7 +20,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from flowdiff.data.in_memory import InMemoryDataModule
-from flowdiff.data.synthetic.scenes import make_scene
+from flowdiff.data.demo_scenes import make_scene
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class NpzScenesDataModule(InMemoryDataModule):
         image_size: side of the resized square masks.
         add_coord_grid: read by the networks (``data.add_coord_grid``); recorded here only.
         demo_scenes: with ``data_dir`` unset, this many generated scenes
-            (:mod:`flowdiff.data.synthetic.scenes`) stand in, for smoke runs and demos.
+            (:mod:`flowdiff.data.demo_scenes`) stand in, for smoke runs and demos.
         **kwargs: see :class:`~flowdiff.data.in_memory.InMemoryDataModule`.
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from flowdiff.data.in_memory import InMemoryDataModule
-from flowdiff.data.synthetic.toy2d import DISTRIBUTIONS, sample_toy2d
+from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
 
 
 class Toy2DDataModule(InMemoryDataModule):

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from flowdiff.data import ArraysDataModule, HDF5DataModule, NpzScenesDataModule
-from flowdiff.data.synthetic.events import write_events
-from flowdiff.data.synthetic.linear_gaussian import LinearGaussian, write_pairs
-from flowdiff.data.synthetic.scenes import make_scene, write_scenes
+from flowdiff.data.demo_events import write_events
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
+from flowdiff.data.demo_scenes import make_scene, write_scenes
 
 
 def truncate(file, keep: float = 0.5) -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from flowdiff.data import DigitsDataModule, TensorBatches, Toy2DDataModule
-from flowdiff.data.synthetic.toy2d import DISTRIBUTIONS, sample_toy2d
+from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
 from flowdiff.model.normalizer import Normalizer
 
 

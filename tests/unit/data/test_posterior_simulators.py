@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowdiff.data.synthetic.harvested_growth import HarvestedGrowth
-from flowdiff.data.synthetic.ring import RingSimulator
+from flowdiff.sbi.tasks.harvested_growth import HarvestedGrowth
+from flowdiff.sbi.tasks.ring import RingSimulator
 
 
 def test_ring_samples_match_a_quadrature_grid():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.sbi import PosteriorEstimator
 
 #: Small enough to fit in seconds; the API's defaults otherwise.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowdiff.data.synthetic.linear_gaussian import LinearGaussian
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.metrics.calibration import (
     expected_coverage,
     rank_pvalues,
