@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from sklearn.svm import SVC
 
-from studies.common import Stopwatch, provenance, write_section
 from flowdiff.data import DigitsDataModule
 from flowdiff.inference import build_sampler
 from flowdiff.model.module import GenerativeModule
+from studies.common import Stopwatch, provenance, write_section
 
 
 def real_splits(seed: int = 0, val_fraction: float = 0.2):

@@ -26,12 +26,12 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from studies.common import BENCHMARKS_MD, Stopwatch, fit, provenance, publish, quiet
-from studies.digits_quality import conditional_accuracy, digit_judge
 from flowdiff.data import DigitsDataModule
 from flowdiff.model.module import GenerativeModule
 from flowdiff.plotting.curves import read_metrics
 from flowdiff.training.callbacks import EarlyStopping
+from studies.common import BENCHMARKS_MD, Stopwatch, fit, provenance, publish, quiet
+from studies.digits_quality import conditional_accuracy, digit_judge
 
 
 def early_stopping_section(docs: Path, limit_val_batches: int) -> str:

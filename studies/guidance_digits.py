@@ -21,9 +21,9 @@ from pathlib import Path
 import matplotlib
 import torch
 
+from flowdiff.model.module import GenerativeModule
 from studies import common
 from studies.digits_quality import conditional_accuracy, digit_judge
-from flowdiff.model.module import GenerativeModule
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

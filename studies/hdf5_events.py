@@ -28,10 +28,10 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from scipy.stats import wasserstein_distance
 
-from studies import common
 from flowdiff.data import HDF5DataModule
 from flowdiff.data.demo_events import write_events
 from flowdiff.model.module import GenerativeModule
+from studies import common
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

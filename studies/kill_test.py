@@ -30,9 +30,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from studies.common import cli_env, train_command
 from flowdiff.checkpoints.atomic_io import TEMP_PREFIX
 from flowdiff.checkpoints.reading import read_checkpoint
+from studies.common import cli_env, train_command
 
 RESTORED = "Restored all states from the checkpoint"
 OVERRIDES = [

@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from flowdiff.config.location import config_dir
 from studies.common import (
     BENCHMARKS_MD,
     Stopwatch,
@@ -28,7 +29,6 @@ from studies.common import (
     scalars,
     write_section,
 )
-from flowdiff.config.location import config_dir
 
 BASE = [
     "trainer=cpu",

@@ -33,10 +33,10 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 
+from flowdiff.config.location import config_dir
 from studies.common import provenance, write_section
 from studies.throughput import Case, case_config, time_flowdiff, time_hand_loop
 from studies.whole_job import job_config, time_flowdiff_job, time_hand_job
-from flowdiff.config.location import config_dir
 
 CASES = {
     # Small MLP on 2-D points: per-step framework overhead dominates.

@@ -23,10 +23,10 @@ import matplotlib
 import numpy as np
 import torch
 
-from studies import common
 from flowdiff.data import ArraysDataModule
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
 from flowdiff.model.module import GenerativeModule
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
+from studies import common
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -41,7 +41,6 @@ import ot
 import torch
 
 import flowdiff.optim
-from studies import common
 from flowdiff.data import Toy2DDataModule
 from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
 from flowdiff.metrics import sliced_wasserstein, wasserstein2
@@ -49,6 +48,7 @@ from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler
+from studies import common
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from studies.common import REPO, command_line, machine, now, write_section
-from studies.sbi_tasks import TASKS, Task, make_task
 from flowdiff.config import compose_config
-from flowdiff.sbi.tasks.linear_gaussian import write_pairs
 from flowdiff.metrics.c2st import c2st
 from flowdiff.model.module import GenerativeModule
+from flowdiff.sbi.tasks.linear_gaussian import write_pairs
 from flowdiff.training import train
+from studies.common import REPO, command_line, machine, now, write_section
+from studies.sbi_tasks import TASKS, Task, make_task
 
 SECTION = "sbi_compare"
 METHODS = ("flowdiff", "NPE", "FMPE")

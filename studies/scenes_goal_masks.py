@@ -22,10 +22,10 @@ import matplotlib
 import numpy as np
 import torch
 
-from studies import common
 from flowdiff.data import NpzScenesDataModule
 from flowdiff.data.demo_scenes import write_scenes
 from flowdiff.model.module import GenerativeModule
+from studies import common
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -20,10 +20,10 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from studies.common import write_section
 from flowdiff.checkpoints.loading import load_model
 from flowdiff.data.toy2d_distributions import eight_gaussian_centers, sample_toy2d
 from flowdiff.metrics.likelihood import log_likelihood
+from studies.common import write_section
 
 
 def true_log_density(x: torch.Tensor, std: float = 0.1) -> torch.Tensor:

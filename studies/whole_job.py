@@ -36,11 +36,11 @@ from omegaconf import DictConfig
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from studies.common import Stopwatch
 from flowdiff.checkpoints.atomic_io import atomic_torch_save
 from flowdiff.config import compose_config
 from flowdiff.paths.coupling import minibatch_ot
 from flowdiff.training import build
+from studies.common import Stopwatch
 
 
 @dataclass

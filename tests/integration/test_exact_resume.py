@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from lightning import seed_everything
 
-from studies.exact_resume import StopAfterEpoch
 from flowdiff.training import build
+from studies.exact_resume import StopAfterEpoch
 from tests.helpers.config import TINY, compose_config
 
 SMALL = [

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from flowdiff.config import compose_config
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.evaluation.job import evaluate_checkpoints
 from flowdiff.inference.job import sample
 from flowdiff.sbi import PosteriorEstimator
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.training import fit
 
 OPTIONS = dict(max_epochs=3, hidden=32, depth=1, batch_size=64, progress=False)

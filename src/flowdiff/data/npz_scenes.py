@@ -19,8 +19,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from flowdiff.data.in_memory import InMemoryDataModule
 from flowdiff.data.demo_scenes import make_scene
+from flowdiff.data.in_memory import InMemoryDataModule
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from flowdiff.data.demo_events import write_events
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
 from flowdiff.data.demo_scenes import write_scenes
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
 from flowdiff.training import build, train
 
 FAST = ["trainer.fast_dev_run=true", "batch_size=4"]

@@ -9,8 +9,8 @@ import torch
 
 from flowdiff.data import ArraysDataModule, HDF5DataModule, NpzScenesDataModule
 from flowdiff.data.demo_events import write_events
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
 from flowdiff.data.demo_scenes import make_scene, write_scenes
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian, write_pairs
 
 
 def truncate(file, keep: float = 0.5) -> None:

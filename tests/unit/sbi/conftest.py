@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.sbi import PosteriorEstimator
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 
 #: Small enough to fit in seconds; the API's defaults otherwise.
 TINY = dict(max_epochs=2, hidden=32, depth=1, batch_size=64, progress=False, trainer="cpu")

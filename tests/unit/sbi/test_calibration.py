@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.metrics.calibration import (
     expected_coverage,
     rank_pvalues,
@@ -14,6 +13,7 @@ from flowdiff.metrics.calibration import (
     tarp_credibility,
 )
 from flowdiff.sbi import calibration, calibration_from_samples
+from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from tests.unit.sbi.exact import ExactPosterior
 
 
