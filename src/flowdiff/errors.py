@@ -30,3 +30,19 @@ class OutputError(FlowdiffError, OSError):
 
 class NonFiniteError(FlowdiffError, RuntimeError):
     """Training produced a NaN/inf loss or gradient and was configured to stop."""
+
+
+class FlowdiffDeprecationWarning(FutureWarning):
+    """A renamed setting or argument was used; the message names its new name
+    (:mod:`flowdiff.config.settings` lists every rename)."""
+
+
+def warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
+    """The one-line deprecation message for ``old``, now called ``new``."""
+    import warnings
+
+    warnings.warn(
+        f"{old} is deprecated; use {new} (same meaning).",
+        FlowdiffDeprecationWarning,
+        stacklevel=stacklevel,
+    )

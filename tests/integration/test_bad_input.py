@@ -345,7 +345,7 @@ def test_sampling_steps_zero_names_the_key_typed(trained_ckpt, capsys, monkeypat
         sample_cli.main, [*args, f"output_dir={tmp_path}/out"], capsys, monkeypatch, tmp_path
     )
     line = error_line(err)
-    assert code == 1 and "sampling_steps=0 must be >= 1" in line
+    assert code == 1 and "sampling_steps=0 must be an integer >= 1" in line
     assert "{}" not in line and "model.sampler.steps" not in line
     assert not (tmp_path / "out").exists()
 

@@ -27,7 +27,7 @@ import torch
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from flowdiff.checkpoints.reading import upgrade
+from flowdiff.checkpoints.upgrade import upgrade
 
 #: Prefix of the temporary files; a leftover one (from a kill mid-write) is safe to delete.
 TEMP_PREFIX = ".flowdiff-tmp-"

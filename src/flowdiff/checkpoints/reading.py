@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from flowdiff.checkpoints.upgrade import upgrade
 from flowdiff.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -96,40 +97,6 @@ def read_checkpoint(
             "'flowdiff' record); use a checkpoint from flowdiff-train."
         )
     return upgrade(checkpoint)
-
-
-#: the version of the ``flowdiff`` record that :class:`GenerativeModule` writes
-RECORD_FORMAT = 2
-
-#: format 1 -> 2: the condition embedding moved inside the networks' ``ConditionInput``
-_RENAMED_PREFIXES = {
-    f"network.cond.{name}": f"network.cond.embedding.{name}"
-    for name in ("null", "classes", "vector")
-}
-
-
-def upgrade(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """Bring a flowdiff checkpoint up to :data:`RECORD_FORMAT` in place, so checkpoints of
-    earlier versions keep loading (for sampling and for resuming alike).
-
-    Format 1 -> 2: networks name the shape of float conditions ``cond_shape`` (any shape)
-    instead of the width ``cond_dim`` of vector conditions, and their condition embedding's
-    weights moved from ``network.cond.*`` to ``network.cond.embedding.*``.
-    """
-    record = checkpoint.get("flowdiff")
-    if record is None or record.get("format", 1) >= RECORD_FORMAT:
-        return checkpoint
-    network = record["network"]
-    cond_dim = network.pop("cond_dim", 0)
-    if cond_dim:
-        network["cond_shape"] = [cond_dim]
-    state = checkpoint.get("state_dict", {})
-    for key in list(state):
-        for old, new in _RENAMED_PREFIXES.items():
-            if key == old or key.startswith(old + "."):
-                state[new + key[len(old) :]] = state.pop(key)
-    record["format"] = RECORD_FORMAT
-    return checkpoint
 
 
 def _shape_differences(

@@ -27,6 +27,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from flowdiff.cli.config_keys import with_config_keys
 from flowdiff.cli.extras import missing_extra_message
+from flowdiff.config.settings import spelled_as_typed
 from flowdiff.errors import FlowdiffError
 
 DEBUG_ENV = "FLOWDIFF_DEBUG"
@@ -153,7 +154,7 @@ def _exit_with_message(error: Exception, cfg: DictConfig | None = None) -> None:
     message = user_message(error)
     if message is None or debug_enabled():
         raise error
-    message = with_config_keys(message, error, cfg)
+    message = spelled_as_typed(with_config_keys(message, error, cfg), cfg)
     print(f"{Path(sys.argv[0]).name}: error: {message} {DEBUG_HINT}", file=sys.stderr)
     raise SystemExit(1) from None
 

@@ -55,7 +55,6 @@ def check_numbers(cfg: DictConfig) -> None:
     _integer(cfg, "batch_size", "use batch_size=128 or another count of samples", 1)
     _integer(cfg, "data.batch_size", "use batch_size=128 or another count of samples", 1)
     _integer(cfg, "seed", "use an integer such as seed=42", 0)
-    _integer(cfg, "sampling_steps", "use sampling_steps=20 or another positive count", 1)
     max_epochs = _select(cfg, "max_epochs")
     if max_epochs is not None and max_epochs != -1:
         _integer(cfg, "max_epochs", "use a positive count, or -1 for no limit", 1)

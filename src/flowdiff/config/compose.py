@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from flowdiff.config.location import config_dir
+from flowdiff.config.settings import resolve_settings
 
 
 def compose_config(
@@ -36,7 +37,8 @@ def compose_config(
             the working directory for the others (``sample``, ``eval``).
 
     Returns:
-        The composed config, with its ``hydra`` node.
+        The composed config, with its ``hydra`` node and its shortcuts resolved
+        (:func:`~flowdiff.config.settings.resolve_settings`).
     """
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir(), version_base="1.3"):
@@ -50,4 +52,4 @@ def compose_config(
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
     HydraConfig().set_config(cfg)
-    return cfg
+    return resolve_settings(cfg)

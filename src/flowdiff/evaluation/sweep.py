@@ -32,7 +32,7 @@ def sampler_label(sampler: Sampler) -> tuple[str, Any]:
     kind = next((str(config[k]) for k in KIND_KEYS if k in config), config["_target_"])
     if is_adaptive(sampler):
         return f"{kind} (tol {config.get('atol', float('nan')):g})", "adaptive"
-    return kind, config.get(sampler.steps_key)
+    return kind, config.get("steps")
 
 
 def run_sweep(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from rich.progress import Progress
 
 from flowdiff.checkpoints.loading import load_model, run_folder
 from flowdiff.components import describe
+from flowdiff.config.settings import resolve_settings
+from flowdiff.errors import ConfigError
 from flowdiff.inference.conditions import DEFAULT_NUM_SAMPLES, Conditions, resolve_conditions
 from flowdiff.inference.sampler_choice import build_sampler, default_device
 from flowdiff.inference.writers import write_arrays, write_figures, write_record
@@ -69,12 +72,25 @@ def output_folder(ckpt_path: Path, output_dir: str | None) -> Path:
 
 
 def sampler_from_config(model: GenerativeModule, cfg: DictConfig, trajectory: bool) -> Sampler:
-    """The model's sampler with the config's ``model.sampler`` overrides and ``sampling_steps``."""
+    """The model's sampler with the config's ``model.sampler`` overrides (``sampling_steps`` fills
+    ``model.sampler.steps``: :mod:`flowdiff.config.settings`).
+
+    Raises:
+        ConfigError: the sampler refuses a setting; ``steps=`` spelled ``sampling_steps=`` when
+            the user gave that.
+    """
+    resolve_settings(cfg)
     overrides = OmegaConf.to_container(cfg.model.sampler, resolve=True) if cfg.get("model") else {}
     overrides = dict(overrides or {})
     if trajectory:
         overrides["return_trajectory"] = True
-    return build_sampler(model.sampler, overrides, cfg.get("sampling_steps"))
+    try:
+        return build_sampler(model.sampler, overrides)
+    except ValueError as error:
+        message = str(error)
+        if cfg.get("sampling_steps") is not None:
+            message = re.sub(r"(?<![\w.'])steps=", "sampling_steps=", message)
+        raise ConfigError(message) from error
 
 
 def write_outputs(folder: Path, out: SamplerOutput, conditions: Conditions, cfg) -> list[str]:

@@ -12,29 +12,26 @@ from flowdiff.samplers.base import Sampler
 
 
 def build_sampler(
-    trained: Sampler, overrides: dict[str, Any], sampling_steps: int | None
+    trained: Sampler, overrides: dict[str, Any], sampling_steps: int | None = None
 ) -> Sampler:
     """The trained sampler with ``overrides`` applied, or a new one when they name a
-    ``_target_``; ``sampling_steps`` sets whichever argument the sampler calls its steps.
+    ``_target_``; ``sampling_steps``, when given, is the same as ``overrides["steps"]``.
 
     Raises:
         ValueError: an option the sampler does not have, or a value it refuses (an unknown
-            ``method``...), with the sampler's own message.
+            ``method``, ``steps=0``...), with the sampler's own message.
     """
-    if sampling_steps is not None and (isinstance(sampling_steps, bool) or sampling_steps < 1):
-        # checked here, so the message names the key the user typed, not the sampler's own
-        raise ValueError(f"sampling_steps={sampling_steps} must be >= 1.")
     settings = {key: value for key, value in overrides.items() if value is not None}
+    if sampling_steps is not None:
+        settings["steps"] = sampling_steps
     config = settings if "_target_" in settings else {**describe(trained), **settings}
     try:
-        sampler_cls = instantiate({"_target_": config["_target_"], "_partial_": True}).func
+        instantiate({"_target_": config["_target_"], "_partial_": True})
     except Exception as error:
         raise ValueError(
             f"model.sampler._target_={config['_target_']!r} cannot be imported ({error}); use "
             "one of configs/model/sampler/ (ode, torchdyn, diffusers)."
         ) from error
-    if sampling_steps is not None:
-        config[sampler_cls.steps_key] = sampling_steps
     try:
         return instantiate(config)
     except Exception as error:  # Hydra wraps the sampler's own ValueError or TypeError

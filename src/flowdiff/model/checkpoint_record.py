@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from hydra.utils import instantiate
 from torch import nn
 
-from flowdiff.checkpoints.reading import RECORD_FORMAT
+from flowdiff.checkpoints.upgrade import RECORD_FORMAT
 from flowdiff.checkpoints.weights import model_state_dict
 from flowdiff.components import describe
 

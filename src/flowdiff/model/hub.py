@@ -23,11 +23,8 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from hydra.utils import instantiate
 from safetensors.torch import load_model, save_model
 
-from flowdiff.checkpoints.reading import RECORD_FORMAT
+from flowdiff.checkpoints.upgrade import PARTS, RECORD_FORMAT, upgrade_parts
 from flowdiff.components import describe, plain
-
-#: the parts of a model rebuilt from their :func:`describe` records
-PARTS = ("network", "path", "sampler")
 
 
 class PretrainedMixin(
@@ -73,6 +70,7 @@ class PretrainedMixin(
                 f"{model_id!r} has no flowdiff config.json naming the {', '.join(missing)}; load "
                 "a folder written by GenerativeModule.save_pretrained."
             )
+        upgrade_parts(model_kwargs)  # a folder written by an earlier version
         for part in PARTS:
             if isinstance(model_kwargs[part], dict):
                 model_kwargs[part] = instantiate(model_kwargs[part])

@@ -36,12 +36,11 @@ class SamplerOutput:
 class Sampler(Protocol):
     """Integrates a trained network from ``x_init`` (noise) to data.
 
-    ``family`` names the paths it serves (see :class:`~flowdiff.paths.ProbabilityPath`);
-    ``steps_key`` names the constructor argument that sets its number of steps.
+    ``family`` names the paths it serves (see :class:`~flowdiff.paths.ProbabilityPath`); every
+    sampler's constructor takes its number of steps as ``steps``.
     """
 
     family: str
-    steps_key: str
 
     def sample(
         self,
@@ -63,6 +62,14 @@ class CountingModel:
         self.nfe += 1
         t = torch.as_tensor(t, device=x.device)
         return self.model(x, t.to(x.dtype).expand(x.shape[0]))
+
+
+def check_steps(steps: object) -> None:
+    """Refuse a number of steps that is not a positive integer, naming the fix."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"steps={steps!r} must be an integer >= 1; use steps=20 or another positive count."
+        )
 
 
 def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:

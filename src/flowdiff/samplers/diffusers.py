@@ -17,8 +17,9 @@ from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from torch import Tensor
 
 from flowdiff.components import Component
+from flowdiff.errors import warn_renamed
 from flowdiff.paths.base import ProbabilityPath
-from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
+from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput, check_steps
 
 #: short sampler_type names -> (diffusers scheduler class, config it adds to the path's schedule)
 SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -78,12 +79,13 @@ class DiffusersSampler(Component):
             (:func:`compatible_schedulers`: ``UniPCMultistepScheduler``,
             ``EulerDiscreteScheduler``, ``HeunDiscreteScheduler``,
             ``DPMSolverSinglestepScheduler``...).
-        num_inference_steps: number of denoising steps (one network call each; two for Heun
-            and KDPM2 after the first).
+        steps: number of denoising steps (one network call each; two for Heun and KDPM2 after
+            the first); diffusers' ``num_inference_steps``.
         eta: DDIM's noise level: 0 is deterministic DDIM, 1 behaves like DDPM. DDIM only.
         return_trajectory: keep the state after every step.
         scheduler_options: extra constructor arguments of the scheduler, e.g.
             ``{"use_karras_sigmas": true}`` or ``{"solver_order": 3}``.
+        num_inference_steps: deprecated spelling of ``steps`` (a warning says so).
 
     ``DPMSolverSinglestepScheduler`` ignores ``timestep_spacing`` and starts on the noisiest
     training step, where the cosine schedule's ``alphas_cumprod`` is ~2e-9: an epsilon network's
@@ -92,24 +94,26 @@ class DiffusersSampler(Component):
     """
 
     family = "diffusion"
-    steps_key = "num_inference_steps"
 
     def __init__(
         self,
         sampler_type: str = "ddim",
-        num_inference_steps: int = 50,
+        steps: int = 50,
         eta: float = 0.0,
         return_trajectory: bool = False,
         scheduler_options: dict[str, Any] | None = None,
+        num_inference_steps: int | None = None,
     ):
+        if num_inference_steps is not None:
+            warn_renamed("num_inference_steps", "steps")
+            steps = num_inference_steps
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["num_inference_steps"])
         self.scheduler_cls, extra = scheduler_class(sampler_type)
         self.scheduler_extra = {**extra, **(scheduler_options or {})}
-        if num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps={num_inference_steps} must be at least 1.")
+        check_steps(steps)
         self.sampler_type = sampler_type
-        self.num_inference_steps = num_inference_steps
+        self.steps = steps
         self.eta = eta
         self.return_trajectory = return_trajectory
 
@@ -131,7 +135,7 @@ class DiffusersSampler(Component):
     ) -> SamplerOutput:
         """Denoise ``x_init`` (``(B, ...)``, unit Gaussian) over the scheduler's timesteps."""
         scheduler = self.build_scheduler(path)
-        scheduler.set_timesteps(self.num_inference_steps, device=x_init.device)
+        scheduler.set_timesteps(self.steps, device=x_init.device)
         counted = CountingModel(model)
         step_kwargs = self._step_kwargs(scheduler, generator)
         x = x_init * scheduler.init_noise_sigma

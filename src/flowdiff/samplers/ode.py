@@ -9,7 +9,7 @@ from torch import Tensor
 from flowdiff.compat import adaptive_torchdiffeq_methods, torchdiffeq_solvers
 from flowdiff.components import Component
 from flowdiff.paths.base import ProbabilityPath
-from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
+from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput, check_steps
 
 #: torchdiffeq's methods (its table is private: read through :mod:`flowdiff.compat`).
 METHODS = tuple(torchdiffeq_solvers())
@@ -29,7 +29,6 @@ class ODESampler(Component):
     """
 
     family = "flow_matching"
-    steps_key = "steps"
 
     def __init__(
         self,
@@ -45,8 +44,7 @@ class ODESampler(Component):
             raise ValueError(
                 f"method={method!r} is not a torchdiffeq method; choose one of {sorted(METHODS)}."
             )
-        if steps < 1:
-            raise ValueError(f"steps={steps} must be at least 1.")
+        check_steps(steps)
         self.method = method
         self.steps = steps
         self.atol = atol

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from flowdiff.components import Component
 from flowdiff.paths.base import ProbabilityPath
-from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput
+from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput, check_steps
 
 
 def _solvers():
@@ -37,7 +37,6 @@ class TorchdynSampler(Component):
     """
 
     family = "flow_matching"
-    steps_key = "steps"
 
     def __init__(
         self,
@@ -54,8 +53,7 @@ class TorchdynSampler(Component):
             raise ValueError(
                 f"solver={solver!r} is not a torchdyn solver; choose one of {sorted(solvers)}."
             )
-        if steps < 1:
-            raise ValueError(f"steps={steps} must be at least 1.")
+        check_steps(steps)
         self.solver = solver
         self.steps = steps
         self.atol = atol

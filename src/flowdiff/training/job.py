@@ -18,6 +18,7 @@ from flowdiff.checkpoints.reading import check_resume, trusted
 from flowdiff.checkpoints.run_folders import discard_failed_start
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
+from flowdiff.config.settings import resolve_settings
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
@@ -97,6 +98,7 @@ def fit(
     """
     trainer = None
     try:
+        resolve_settings(cfg)
         preflight(cfg)
         L.seed_everything(cfg.seed, workers=True)
         datamodule, model, trainer = build(cfg, datamodule, **parts)

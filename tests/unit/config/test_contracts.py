@@ -7,6 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from flowdiff.config.settings import resolve_settings
 from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP
 from flowdiff.paths.base import PathSample
@@ -17,8 +18,11 @@ SAMPLERS = sorted((CONFIG_DIR / "model" / "sampler").glob("*.yaml"))
 
 
 def build(yaml_file, sampling_steps: int = 4):
-    cfg = OmegaConf.merge({"sampling_steps": sampling_steps}, {"node": OmegaConf.load(yaml_file)})
-    return instantiate(cfg.node)
+    """The object a ``model/path`` or ``model/sampler`` file builds, its shortcuts resolved."""
+    group = yaml_file.parent.name
+    node = {"model": {group: OmegaConf.load(yaml_file)}}
+    cfg = OmegaConf.merge({"sampling_steps": sampling_steps}, node)
+    return instantiate(resolve_settings(cfg).model[group])
 
 
 @pytest.mark.parametrize("path_file", PATHS, ids=lambda p: p.stem)
@@ -54,9 +58,9 @@ def test_every_sampler_serves_its_family_and_refuses_the_other(path_file, sample
 
 
 @pytest.mark.parametrize("sampler_file", SAMPLERS, ids=lambda p: p.stem)
-def test_sampler_steps_key_is_a_config_key(sampler_file):
+def test_every_sampler_takes_sampling_steps_as_steps(sampler_file):
     sampler = build(sampler_file, sampling_steps=3)
-    assert sampler.hparams[sampler.steps_key] == 3
+    assert sampler.hparams["steps"] == 3
 
 
 def test_sample_config_offers_every_sampler_option():

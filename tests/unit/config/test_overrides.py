@@ -25,7 +25,7 @@ DIFF = "train_hf_diffusion"
         (FM, "sampling_steps=20", "model.sampler.steps", 20),
         (DIFF, "model.sampler.sampler_type=ddpm", "model.sampler.sampler_type", "ddpm"),
         (DIFF, "model.path.beta_schedule=linear", "model.path.beta_schedule", "linear"),
-        (DIFF, "sampling_steps=20", "model.sampler.num_inference_steps", 20),
+        (DIFF, "sampling_steps=20", "model.sampler.steps", 20),
         (FM, "trainer.devices=4", "trainer.devices", 4),
         (FM, "max_time=00:00:02:00", "trainer.max_time", "00:00:02:00"),
     ],

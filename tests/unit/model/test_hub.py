@@ -63,8 +63,8 @@ def test_trained_model_round_trips_through_save_pretrained(tmp_path, offline):
         p.name for p in (tmp_path / "hf").iterdir()
     }
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
-    assert config["network"]["_target_"] == "flowdiff.networks.cnn.CNN"
-    assert config["path"]["_target_"] == "flowdiff.paths.flow_matching.FlowMatchingPath"
+    assert config["network"]["_target_"] == "flowdiff.networks.CNN"
+    assert config["path"]["_target_"] == "flowdiff.paths.FlowMatchingPath"
     assert config["sampler"]["steps"] == 2 and config["data_shape"] == [1, 8, 8]
     weights = load_file(tmp_path / "hf" / "model.safetensors")
     assert "normalizer.scale" in weights  # the data's statistics travel with the weights

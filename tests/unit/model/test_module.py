@@ -90,7 +90,7 @@ def test_load_from_checkpoint_with_another_sampler(tmp_path):
     model = GenerativeModule(
         MLP(data_shape=[2], hidden=16, depth=1),
         DiffusionPath(),
-        DiffusersSampler(num_inference_steps=3),
+        DiffusersSampler(steps=3),
         data_shape=[2],
     )
     trainer = L.Trainer(accelerator="cpu", logger=False, max_epochs=0)

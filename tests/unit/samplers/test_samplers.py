@@ -253,7 +253,7 @@ def _diffusion_path(prediction_type: str = "epsilon") -> DiffusionPath:
 @pytest.mark.parametrize("sampler_type", ["ddim", "ddpm"])
 def test_default_spacing_starts_one_stride_below_the_noisiest_step(sampler_type):
     path = DiffusionPath()
-    scheduler = DiffusersSampler(sampler_type, num_inference_steps=50).build_scheduler(path)
+    scheduler = DiffusersSampler(sampler_type, steps=50).build_scheduler(path)
     scheduler.set_timesteps(50)
     assert path.hparams.timestep_spacing == "leading"
     assert scheduler.timesteps.tolist() == list(range(980, -1, -20))
@@ -351,7 +351,7 @@ def _monte_carlo_tolerances(cov: torch.Tensor, n: int, z: float = 5.0):
 def test_recovers_gaussian_data_with_exact_noise_predictor(sampler_type):
     steps, bias = BIAS[sampler_type]
     path = _diffusion_path()
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=steps)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=steps)
     generator = torch.Generator().manual_seed(1)
     x = sampler.sample(_oracle(path), path, _noise(N_SAMPLES), generator=generator).x
     assert x.shape == (N_SAMPLES, 2) and x.dtype == DT
@@ -369,7 +369,7 @@ def test_sampler_follows_its_exact_recursion(sampler_type):
     steps, _ = BIAS[sampler_type]
     path = _diffusion_path()
     abar_all = path.scheduler.alphas_cumprod.to(DT)
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=steps)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=steps)
     timesteps = []
     if sampler_type == "ddim":
         # Deterministic and affine: its exact law needs no Monte Carlo.
@@ -399,7 +399,7 @@ def test_sampler_follows_its_exact_recursion(sampler_type):
 def test_exact_output_law_is_near_the_data(sampler_type):
     steps, bias = BIAS[sampler_type]
     path = _diffusion_path()
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=steps)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=steps)
     if sampler_type == "dpmsolver++":
         mean, cov = _affine_law(sampler, path)
     else:
@@ -417,7 +417,7 @@ def test_ddim_bias_is_first_order_in_the_step():
     path = _diffusion_path()
     biases = []
     for steps in (50, 100, 200):
-        _, cov = _affine_law(DiffusersSampler("ddim", num_inference_steps=steps), path)
+        _, cov = _affine_law(DiffusersSampler("ddim", steps=steps), path)
         biases.append(_relative_to_scale(cov - DATA_SIGMA, DATA_SIGMA).diagonal().min().item())
     assert all(b < 0 for b in biases)  # under-dispersed
     assert _slope([50, 100, 200], np.abs(biases)) == pytest.approx(1.0, abs=0.15)
@@ -432,7 +432,7 @@ EPSILON_DRIFT = {"ddim": 2e-5, "ddpm": 2e-5, "dpmsolver++": 1e-3}
 
 @pytest.mark.parametrize("sampler_type", sorted(EPSILON_DRIFT))
 def test_prediction_types_give_the_same_samples(sampler_type):
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=20)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=20)
     outs = {}
     for prediction_type in ("epsilon", "v_prediction", "sample"):
         path = _diffusion_path(prediction_type)
@@ -456,7 +456,7 @@ DEPRECATED = pytest.mark.filterwarnings("ignore:.*algorithm_type dpmsolver.*:Fut
 )
 def test_every_sampler_type_samples_the_data(sampler_type):
     path = _diffusion_path()
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=50)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=50)
     x = sampler.sample(_oracle(path), path, _noise(4000), torch.Generator().manual_seed(0)).x
     # 5 standard errors of 4000 samples plus the 6% bias allowance of the loosest sampler.
     tol_mean, _ = _monte_carlo_tolerances(DATA_SIGMA, 4000)
@@ -488,7 +488,7 @@ def test_unknown_or_incompatible_scheduler_lists_the_choices(name):
 @pytest.mark.parametrize("name", compatible_schedulers())
 def test_every_compatible_diffusers_scheduler_samples_the_data(name):
     path = DiffusionPath(beta_schedule="squaredcos_cap_v2")  # flowdiff's default spacing
-    sampler = DiffusersSampler(sampler_type=name, num_inference_steps=25)
+    sampler = DiffusersSampler(sampler_type=name, steps=25)
     out = sampler.sample(_oracle(path), path, _noise(4000), torch.Generator().manual_seed(0))
     sd = DATA_SIGMA.diagonal().sqrt()
     tol_mean, _ = _monte_carlo_tolerances(DATA_SIGMA, 4000)
@@ -503,7 +503,7 @@ def test_sampler_leaves_the_path_scheduler_alone(sampler_type):
     path = _diffusion_path()
     before_timesteps = path.scheduler.timesteps.clone()
     before_config = dict(path.scheduler_config)
-    sampler = DiffusersSampler(sampler_type=sampler_type, num_inference_steps=10)
+    sampler = DiffusersSampler(sampler_type=sampler_type, steps=10)
     first = sampler.sample(_oracle(path), path, _noise(16), torch.Generator().manual_seed(0)).x
     second = sampler.sample(_oracle(path), path, _noise(16), torch.Generator().manual_seed(0)).x
     assert path.scheduler.num_inference_steps is None
@@ -515,7 +515,7 @@ def test_sampler_leaves_the_path_scheduler_alone(sampler_type):
 
 def test_ddpm_noise_follows_the_generator():
     path = _diffusion_path()
-    sampler = DiffusersSampler("ddpm", num_inference_steps=10)
+    sampler = DiffusersSampler("ddpm", steps=10)
 
     def run(seed):
         generator = torch.Generator().manual_seed(seed)
@@ -529,7 +529,7 @@ def test_ddpm_noise_follows_the_generator():
 def test_diffusers_trajectory(sampler_type):
     steps, path = 10, _diffusion_path()
     x_init = torch.randn(4, 2, 3, 3, generator=torch.Generator().manual_seed(0), dtype=DT)
-    sampler = DiffusersSampler(sampler_type, num_inference_steps=steps, return_trajectory=True)
+    sampler = DiffusersSampler(sampler_type, steps=steps, return_trajectory=True)
 
     def model(x, t):
         return 0.5 * x
@@ -585,8 +585,8 @@ def test_check_compatible_accepts_its_family(sampler, path):
         (lambda: TorchdynSampler(steps=-1), "steps", "-1"),
         (lambda: DiffusersSampler(sampler_type="pndm"), "sampler_type", "'pndm'"),
         (
-            lambda: DiffusersSampler(num_inference_steps=0),
-            "num_inference_steps",
+            lambda: DiffusersSampler(steps=0),
+            "steps",
             "0",
         ),
     ],

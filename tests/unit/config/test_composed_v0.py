@@ -1,0 +1,54 @@
+"""The commands users type compose the same run as before the settings and presets changed
+(issue 21): configs saved by the code of that time (tests/fixtures/composed_v0/make.py) against
+today's, with the documented renames applied to the old ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowdiff.config.settings import RENAMED
+from tests.fixtures.composed_v0.make import COMMANDS, composed
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "composed_v0"
+
+
+def renamed(config: dict) -> dict:
+    """``config`` with every key of :data:`RENAMED` moved to its new name."""
+    for old, new in RENAMED.items():
+        if "." not in old:
+            continue
+        *head, leaf = old.split(".")
+        node = config
+        for part in head:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            node[new.rpartition(".")[2]] = node.pop(leaf)
+    return config
+
+
+def differences(old, new, key: str = "") -> list[str]:
+    """Keys whose values differ between two plain configs, as ``key: old -> new``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for k in sorted(set(old) | set(new)):
+            found += differences(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{key}.{k}")
+        return found
+    return [] if old == new else [f"{key}: {old!r} -> {new!r}"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_commands_compose_the_same_run_as_before(name):
+    config_name, overrides = COMMANDS[name]
+    before = renamed(json.loads((FIXTURES / f"{name}.json").read_text()))
+    now = composed(config_name, overrides)
+    assert differences(before, now) == []
+
+
+def test_the_comparison_sees_a_changed_value():
+    before = json.loads((FIXTURES / "train.json").read_text())
+    now = json.loads((FIXTURES / "train.json").read_text())
+    now["model"]["sampler"]["steps"] += 1
+    assert differences(before, now) == [".model.sampler.steps: 4 -> 5"]
