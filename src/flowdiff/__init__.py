@@ -1,21 +1,60 @@
-"""flowdiff: flow matching and diffusion models on PyTorch Lightning + Hydra."""
+"""flowdiff: flow matching and diffusion models on PyTorch Lightning + Hydra.
+
+The main classes and functions, each with one import path::
+
+    from flowdiff import GenerativeModule, PosteriorEstimator, Posterior, evaluate
+
+They are imported on first use (PEP 562), so that ``import flowdiff`` (and every command's
+start) stays light.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from flowdiff.config import resolvers
 
 __version__ = "0.1.0"
-__all__ = ["evaluate"]
+
+#: public name -> the module that defines it
+_EXPORTS = {
+    "GenerativeModule": "flowdiff.model.module",
+    "PosteriorEstimator": "flowdiff.sbi.estimator",
+    "Posterior": "flowdiff.sbi.posterior",
+    "evaluate": "flowdiff.evaluation.api",
+    "Evaluation": "flowdiff.evaluation.api",
+    "compose_config": "flowdiff.config.compose",
+    "train": "flowdiff.training.job",
+    "FlowMatchingPath": "flowdiff.paths.flow_matching",
+    "DiffusionPath": "flowdiff.paths.diffusion",
+    "ODESampler": "flowdiff.samplers.ode",
+    "TorchdynSampler": "flowdiff.samplers.torchdyn",
+    "DiffusersSampler": "flowdiff.samplers.diffusers",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from flowdiff.config.compose import compose_config
+    from flowdiff.evaluation.api import Evaluation, evaluate
+    from flowdiff.model.module import GenerativeModule
+    from flowdiff.paths.diffusion import DiffusionPath
+    from flowdiff.paths.flow_matching import FlowMatchingPath
+    from flowdiff.samplers.diffusers import DiffusersSampler
+    from flowdiff.samplers.ode import ODESampler
+    from flowdiff.samplers.torchdyn import TorchdynSampler
+    from flowdiff.sbi.estimator import PosteriorEstimator
+    from flowdiff.sbi.posterior import Posterior
+    from flowdiff.training.job import train
 
 resolvers.register()
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, so that `import flowdiff` (and every CLI's start) stays light.
-    if name == "evaluate":
-        from flowdiff.evaluation import evaluate
-
-        return evaluate
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'flowdiff' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,28 @@
+"""The main classes import from the top level, lazily: ``import flowdiff`` loads no torch."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import flowdiff
+
+
+@pytest.mark.parametrize("name", flowdiff.__all__)
+def test_every_top_level_name_is_its_module_s_object(name):
+    module = importlib.import_module(flowdiff._EXPORTS[name])
+    assert getattr(flowdiff, name) is getattr(module, name)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'GenerativeModel'"):
+        _ = flowdiff.GenerativeModel
+
+
+def test_import_flowdiff_stays_light():
+    code = "import sys, flowdiff; print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
