@@ -32,7 +32,20 @@ _EXPORTS = {
     "TorchdynSampler": "flowdiff.samplers.torchdyn",
     "DiffusersSampler": "flowdiff.samplers.diffusers",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DiffusersSampler",
+    "DiffusionPath",
+    "Evaluation",
+    "FlowMatchingPath",
+    "GenerativeModule",
+    "ODESampler",
+    "Posterior",
+    "PosteriorEstimator",
+    "TorchdynSampler",
+    "compose_config",
+    "evaluate",
+    "train",
+]
 
 if TYPE_CHECKING:
     from flowdiff.config.compose import compose_config
