@@ -26,6 +26,7 @@ TESTS = [
     "tests/unit/training/test_nan_guard.py",
     "tests/integration/test_crash_safety.py",
     "tests/integration/test_missing_extras.py",
+    "tests/integration/test_sweeps.py::test_optuna_storage_on_sqlalchemy_2_names_the_fix",
 ]
 TMP = re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ ']+")
 
@@ -63,6 +64,10 @@ def inputs() -> dict[str, str]:
         "test_cli_stop_prints_one_line": "callbacks.nan_guard.action=stop, NaN at step 5",
         "test_arrays_pt_file_holding_a_pickled_object": "data=arrays data.file=<pickled>.pt",
         "test_sampling_steps_zero_names_the_key_typed": "flowdiff-sample ... sampling_steps=0",
+        "test_optuna_storage_on_sqlalchemy_2_names_the_fix": (
+            "-m hparams_search=digits_optuna hydra.sweeper.storage=sqlite:///optuna.db"
+            " (SQLAlchemy 2)"
+        ),
         "test_failed_start_leaves_no_run_folder": "data.data_dir=nope (run folder removed)",
         "test_sampling_conditions_file_of_the_wrong_shape": (
             "flowdiff-sample ckpt_path=<digits run> conditions=bad.npy (floats of shape (4, 5))"

@@ -50,3 +50,23 @@ def skip_step_where(optimizer, found_inf) -> bool:
         return False
     optimizer.found_inf = found_inf
     return True
+
+
+def lightning_leaf_specs() -> bool:
+    """Make Lightning's pytree helper build leaf specs with torch's public ``treespec_leaf``.
+
+    ``lightning.pytorch.utilities._pytree._tree_flatten`` (which every ``Trainer.fit`` runs on
+    its dataloaders) calls ``torch.utils._pytree.LeafSpec()``, a constructor torch 2.10+
+    deprecates with a ``FutureWarning`` that reaches users on each fit. torch's replacement,
+    ``treespec_leaf()``, returns the same (shared) leaf spec, so pointing Lightning's module-level
+    name at it changes nothing but the warning. Returns whether it did (``False``: torch has no
+    ``treespec_leaf`` and nothing to fix, or Lightning no longer uses ``LeafSpec`` there).
+    """
+    import torch.utils._pytree as torch_pytree
+
+    leaf = getattr(torch_pytree, "treespec_leaf", None)
+    module = importlib.import_module("lightning.pytorch.utilities._pytree")
+    if leaf is None or getattr(module, "LeafSpec", None) is not torch_pytree.LeafSpec:
+        return False
+    module.LeafSpec = leaf
+    return True

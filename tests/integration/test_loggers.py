@@ -98,3 +98,23 @@ def test_loggers_do_not_change_the_config_hash(make_config):
     plain = config_hash(make_config("train"))
     assert config_hash(make_config("train", "logger=[tensorboard,csv,wandb,mlflow]")) == plain
     assert config_hash(make_config("train", "base_lr=1e-3")) != plain
+
+
+@pytest.mark.parametrize("override", ["logger=null", "~logger"])
+def test_logging_off_trains_and_writes_no_logger_files(override, monkeypatch, tmp_path):
+    """``flowdiff-train logger=null`` (Hydra itself refuses ``null`` for a config group) and
+    ``~logger``: no logger, and the learning-rate monitor, which needs one, follows it out."""
+    import sys
+
+    from flowdiff.cli import train as train_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["flowdiff-train", override, *TINY])
+    GlobalHydra.instance().clear()
+    train_cli.main()  # a failure exits (SystemExit) and fails the test
+    (run,) = (tmp_path / "outputs").iterdir()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "metrics.csv").is_file()  # flowdiff's run records are not a logger
+    written = {p.name for p in run.rglob("*")}
+    assert not {"tensorboard", "csv", "wandb", "mlruns"} & written
+    assert not [name for name in written if name.startswith("events.out.tfevents")]

@@ -1,16 +1,24 @@
-"""Sweeps: ``flowdiff-train -m hparams_search=digits_optuna`` runs Hydra's Optuna sweeper over
-real training runs and reports the best trial."""
+"""Sweeps as users type them: ``flowdiff-train --multirun ...``, ``-m hparams_search=digits_optuna``
+(with and without a database storage) and ``-m experiment=sweep_lr`` need no extra key; each job
+is a run in ``outputs/multirun/<date>/<time>/<job number>/``. Only limits are appended
+(:data:`tests.helpers.config.TINY`), never ``run_name=`` or ``hydra.*.dir=``."""
 
 from __future__ import annotations
 
 import csv
 import math
+import sqlite3
 import sys
+from pathlib import Path
 
+import pytest
 import yaml
 from hydra.core.global_hydra import GlobalHydra
 
+from flowdiff.cli import sweep_guard
 from flowdiff.cli import train as train_cli
+from flowdiff.errors import ConfigError
+from tests.helpers.cli import cli, error_line
 from tests.helpers.config import TINY
 
 
@@ -19,19 +27,37 @@ def _final_val_loss(run) -> float:
     return float(rows[-1]["val_loss"])
 
 
-def test_optuna_sweep_two_trials(monkeypatch, tmp_path):
+def _sweep(monkeypatch, tmp_path, args: list[str]) -> Path:
+    """Run ``flowdiff-train <args> <TINY>`` in ``tmp_path``; returns the one sweep folder."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLOWDIFF_DEBUG", raising=False)
-    args = ["-m", "hparams_search=digits_optuna", "hydra.sweeper.n_trials=2"]
-    args += ["hydra.sweeper.sampler.n_startup_trials=1", *TINY, "run_name=search"]
-    monkeypatch.setattr(sys, "argv", ["flowdiff-train", *args])
+    monkeypatch.setattr(sys, "argv", ["flowdiff-train", *args, *TINY])
     GlobalHydra.instance().clear()
     train_cli.main()
+    (sweep,) = (tmp_path / "outputs" / "multirun").glob("*/*")  # <date>/<time>
+    return sweep
 
-    sweep = tmp_path / "outputs" / "multirun" / "search"
-    trials = sorted(p for p in sweep.iterdir() if p.is_dir())
+
+def _jobs(sweep: Path) -> list[Path]:
+    jobs = sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name))
+    assert all((job / "checkpoints" / "last.ckpt").is_file() for job in jobs)
+    assert all((job / "events.jsonl").is_file() for job in jobs)  # the run records
+    return jobs
+
+
+def test_a_plain_multirun_needs_no_key(monkeypatch, tmp_path):
+    sweep = _sweep(monkeypatch, tmp_path, ["--multirun", "base_lr=5e-4,1e-3", "max_epochs=1"])
+    jobs = _jobs(sweep)
+    assert [job.name for job in jobs] == ["0", "1"]
+    lrs = [yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["base_lr"] for job in jobs]
+    assert lrs == [5e-4, 1e-3]
+
+
+def test_optuna_sweep_two_trials(monkeypatch, tmp_path):
+    args = ["-m", "hparams_search=digits_optuna", "hydra.sweeper.n_trials=2"]
+    sweep = _sweep(monkeypatch, tmp_path, [*args, "hydra.sweeper.sampler.n_startup_trials=1"])
+    trials = _jobs(sweep)
     assert [p.name for p in trials] == ["0", "1"]
-    assert all((trial / "checkpoints" / "last.ckpt").is_file() for trial in trials)
     result = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     searched = {"base_lr", "batch_size", "ema_decay", "model.network.hidden"}
     assert set(result["best_params"]) == searched
@@ -39,3 +65,39 @@ def test_optuna_sweep_two_trials(monkeypatch, tmp_path):
     # The sweeper minimises what flowdiff-train returns: the final val/loss of each trial.
     losses = [_final_val_loss(trial) for trial in trials]
     assert math.isclose(result["best_value"], min(losses), rel_tol=1e-5)  # metrics.csv: 6 digits
+
+
+@pytest.mark.skipif(
+    sweep_guard._major("sqlalchemy") != 1, reason="flowdiff[optuna] pins sqlalchemy<2"
+)
+def test_optuna_sweep_keeps_its_study_in_sqlite(monkeypatch, tmp_path):
+    args = ["-m", "hparams_search=digits_optuna", "hydra.sweeper.storage=sqlite:///optuna.db"]
+    sweep = _sweep(monkeypatch, tmp_path, [*args, "hydra.sweeper.n_trials=1"])
+    assert [p.name for p in _jobs(sweep)] == ["0"]
+    with sqlite3.connect(tmp_path / "optuna.db") as db:
+        assert db.execute("select study_name from studies").fetchall() == [("digits",)]
+        assert db.execute("select count(*) from trials").fetchone() == (1,)
+
+
+def test_optuna_storage_on_sqlalchemy_2_names_the_fix(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(sweep_guard, "_major", lambda package: 2)
+    args = ["-m", "hparams_search=digits_optuna", "hydra.sweeper.storage=sqlite:///optuna.db"]
+    code, err = cli(train_cli.main, [*args, *TINY], capsys, monkeypatch, tmp_path)
+    line = error_line(err)
+    assert code == 1
+    assert "hydra.sweeper.storage=sqlite:///optuna.db" in line
+    assert f"pip install '{sweep_guard.OPTUNA_SQLALCHEMY}'" in line
+    assert not (tmp_path / "optuna.db").exists()
+
+
+def test_the_storage_check_passes_without_storage(monkeypatch):
+    monkeypatch.setattr(sweep_guard, "_major", lambda package: 2)
+    sweep_guard.check_optuna_storage(None)
+    with pytest.raises(ConfigError, match="sqlalchemy"):
+        sweep_guard.check_optuna_storage("sqlite:///x.db")
+
+
+@pytest.mark.slow  # six jobs
+def test_the_lr_sweep_experiment_runs_as_typed(monkeypatch, tmp_path):
+    sweep = _sweep(monkeypatch, tmp_path, ["-m", "experiment=sweep_lr"])
+    assert [job.name for job in _jobs(sweep)] == [str(i) for i in range(6)]

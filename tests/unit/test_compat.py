@@ -50,3 +50,19 @@ def test_an_unfused_optimizer_is_left_alone():
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], fused=False)
     assert not compat.skip_step_where(optimizer, torch.tensor(1.0))
     assert not hasattr(optimizer, "found_inf")
+
+
+def test_lightning_builds_leaf_specs_without_the_deprecated_constructor():
+    import warnings
+
+    from lightning.pytorch.utilities import _pytree as lightning_pytree
+    from torch.utils import _pytree as torch_pytree
+
+    patched = compat.lightning_leaf_specs()
+    assert patched == hasattr(torch_pytree, "treespec_leaf") or lightning_pytree.LeafSpec is (
+        getattr(torch_pytree, "treespec_leaf", None)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the FutureWarning would raise here
+        leaves, spec = lightning_pytree._tree_flatten([object(), {"a": object()}])
+    assert len(leaves) == 2 and spec.num_leaves == 2

@@ -27,6 +27,8 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from flowdiff.cli.config_keys import with_config_keys
 from flowdiff.cli.extras import missing_extra_message
+from flowdiff.cli.overrides import null_groups_removed
+from flowdiff.config.location import config_dir
 from flowdiff.config.settings import spelled_as_typed
 from flowdiff.errors import FlowdiffError
 
@@ -175,6 +177,7 @@ def run_cli(main: Callable[[], Any]) -> None:
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _USER_FULL_ERROR[0] = previous == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing its own report
+    sys.argv[1:] = null_groups_removed(sys.argv[1:], config_dir())  # logger=null: ~logger
     try:
         main()
     except SystemExit as error:

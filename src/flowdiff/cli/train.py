@@ -8,8 +8,6 @@ flowdiff-train ckpt_path=outputs/<run>/checkpoints/last.ckpt   # resume in outpu
 
 from __future__ import annotations
 
-import warnings
-
 import hydra
 from omegaconf import DictConfig
 
@@ -19,8 +17,6 @@ from flowdiff.config.location import config_dir
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def _main(cfg: DictConfig) -> float | None:
-    # Lightning's own use of a deprecated torch API; nothing a user can act on.
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     with user_errors(cfg):
         from flowdiff.training import train
 

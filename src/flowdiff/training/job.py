@@ -8,7 +8,14 @@ from typing import Any
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ProgressBar, WeightAveraging
+from lightning.pytorch.callbacks import (
+    Callback,
+    DeviceStatsMonitor,
+    EarlyStopping,
+    LearningRateMonitor,
+    ProgressBar,
+    WeightAveraging,
+)
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
@@ -16,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
 from flowdiff.checkpoints.reading import check_resume, trusted
 from flowdiff.checkpoints.run_folders import discard_failed_start
+from flowdiff.compat import lightning_leaf_specs
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
 from flowdiff.config.settings import resolve_settings
@@ -23,6 +31,10 @@ from flowdiff.model.module import GenerativeModule
 from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
 from flowdiff.training.callbacks.run_identity import run_context
+from flowdiff.training.quiet import lightning_info_off, without_model_summary
+
+#: Lightning callbacks that only write to a logger and raise when the trainer has none.
+LOGGER_ONLY_CALLBACKS = (LearningRateMonitor, DeviceStatsMonitor)
 
 
 def _hook_order(callback: Callback) -> int:
@@ -44,8 +56,23 @@ def order_callbacks(callbacks: list[Callback]) -> list[Callback]:
     return sorted(callbacks, key=_hook_order)
 
 
+def without_logger_callbacks(callbacks: list[Callback]) -> list[Callback]:
+    """``callbacks`` less those that only report to a logger and refuse a trainer without one
+    (Lightning's ``LearningRateMonitor`` and ``DeviceStatsMonitor``): with ``logger=null`` they
+    have nowhere to write, so they follow the loggers out rather than stop the run."""
+    kept = [c for c in callbacks if not isinstance(c, LOGGER_ONLY_CALLBACKS)]
+    for callback in callbacks:
+        if callback not in kept:
+            rank_zero_info(f"No logger: {type(callback).__name__} left out (it reports to one).")
+    return kept
+
+
 def build(
-    cfg: DictConfig, datamodule: L.LightningDataModule | None = None, **parts: Any
+    cfg: DictConfig,
+    datamodule: L.LightningDataModule | None = None,
+    *,
+    quiet: bool = False,
+    **parts: Any,
 ) -> tuple[L.LightningDataModule, GenerativeModule, L.Trainer]:
     """Instantiate data, model and trainer (with its callbacks and loggers) from ``cfg``.
 
@@ -58,9 +85,12 @@ def build(
     Args:
         cfg: a composed training config.
         datamodule: used instead of instantiating ``cfg.data`` (e.g. data already in memory).
+        quiet: no model summary unless ``trainer.enable_model_summary`` asks for one
+            (:mod:`flowdiff.training.quiet`).
         **parts: objects used instead of the model's configured ones (``network=``,
             ``path=``, ``sampler=``).
     """
+    lightning_leaf_specs()  # no LeafSpec FutureWarning from Lightning on torch 2.10+
     datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
     model = instantiate(cfg.model, **parts)
     callbacks = order_callbacks(
@@ -69,8 +99,12 @@ def build(
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     if loggers:
         callbacks.append(RunSummary(cfg))
+    else:
+        callbacks = without_logger_callbacks(callbacks)
     checkpoint_io = AtomicCheckpointIO(trusted(cfg.get("trust_checkpoint")))
     trainer_cfg = fit_to_hardware(cfg.trainer)
+    if quiet:
+        trainer_cfg = without_model_summary(trainer_cfg)
     if not any(isinstance(callback, ProgressBar) for callback in callbacks):
         trainer_cfg.enable_progress_bar = False
     trainer = instantiate(
@@ -86,12 +120,20 @@ def build(
 
 
 def fit(
-    cfg: DictConfig, datamodule: L.LightningDataModule | None = None, **parts: Any
+    cfg: DictConfig,
+    datamodule: L.LightningDataModule | None = None,
+    *,
+    quiet: bool = True,
+    **parts: Any,
 ) -> tuple[GenerativeModule, L.Trainer]:
     """Seed, build (see :func:`build` for ``datamodule`` and ``parts``) and fit; resume from
     ``cfg.ckpt_path`` when set (``last``: the run folder's latest checkpoint). A run that fails
     before its first training step leaves no run folder behind
     (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`).
+
+    With ``quiet`` (the default from Python) Lightning's announcements, the seed line and the
+    model summary are left out: the progress bar, warnings and the closing "Training ended"
+    line remain (:mod:`flowdiff.training.quiet`); ``flowdiff-train`` shows them all.
 
     Returns:
         The trained module (the weights early stopping or EMA left in it) and its trainer.
@@ -100,10 +142,11 @@ def fit(
     try:
         resolve_settings(cfg)
         preflight(cfg)
-        L.seed_everything(cfg.seed, workers=True)
-        datamodule, model, trainer = build(cfg, datamodule, **parts)
-        check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        with lightning_info_off(quiet):
+            L.seed_everything(cfg.seed, workers=True, verbose=not quiet)
+            datamodule, model, trainer = build(cfg, datamodule, quiet=quiet, **parts)
+            check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         _finish_wandb(trainer)
     except BaseException:
         if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
@@ -119,18 +162,27 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.
     """
-    _, trainer = fit(cfg)
+    _, trainer = fit(cfg, quiet=False)
+    folder = _run_folder(cfg)
+    if folder is not None:  # a sweep's jobs: outputs/multirun/<date>/<time>/<job number>/
+        rank_zero_info(f"Run folder: {folder}")
     return {key: float(value) for key, value in trainer.callback_metrics.items()}
 
 
 def _discard_failed_start(cfg: DictConfig) -> None:
-    """A run that failed before its first step leaves no folder that looks like a run. The run
-    folder is the config's own (``compose_config``), else that of the Hydra job running now."""
+    """A run that failed before its first step leaves no folder that looks like a run."""
+    folder = _run_folder(cfg)
+    if folder is not None:
+        discard_failed_start(folder)
+
+
+def _run_folder(cfg: DictConfig) -> Path | None:
+    """The run folder: the config's own (``compose_config``), else that of the Hydra job
+    running now."""
     folder = OmegaConf.select(cfg, "hydra.runtime.output_dir", default=None)
     if folder is None and HydraConfig.initialized():
         folder = HydraConfig.get().runtime.output_dir
-    if folder is not None:
-        discard_failed_start(Path(folder))
+    return None if folder is None else Path(folder)
 
 
 def _finish_wandb(trainer: L.Trainer) -> None:

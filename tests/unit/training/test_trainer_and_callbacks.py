@@ -229,10 +229,10 @@ def test_named_sweep_runs_every_job(tmp_path):
     command = [
         sys.executable, "-m", "flowdiff.cli.train", "--multirun", "experiment=sweep_lr",
         "base_lr=1e-3", "trainer=cpu", "trainer.fast_dev_run=true", "callbacks.progress_bar=null",
-        "sampling_steps=2", "run_name=sweep",
+        "sampling_steps=2",
     ]  # fmt: skip
     subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
-    jobs = sorted((tmp_path / "outputs" / "multirun" / "sweep").glob("[0-9]*"))
+    jobs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/[0-9]*"))  # <date>/<time>/<job>
     assert len(jobs) == 2  # base_lr fixed on the command line x 2 schedules
     for job in jobs:
         assert (job / "samples" / "final.png").is_file()
