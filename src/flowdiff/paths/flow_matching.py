@@ -7,6 +7,8 @@ Convention (the library's): time ``t`` in [0, 1], noise ``x_0 ~ N(0, I)`` at ``t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from flow_matching.path import AffineProbPath
 from flow_matching.path.scheduler import (
@@ -19,7 +21,8 @@ from flow_matching.path.scheduler import (
 )
 from torch import Tensor
 
-from flowdiff.components import Component
+from flowdiff.components import Component, describe
+from flowdiff.errors import ConfigError
 from flowdiff.paths.base import PathSample
 from flowdiff.paths.coupling import COUPLINGS
 
@@ -57,7 +60,10 @@ class FlowMatchingPath(Component):
             estimation (Dax et al. 2023).
         coupling: how noise is paired with data in a batch (:mod:`flowdiff.paths.coupling`):
             ``independent`` as drawn, or ``ot`` minibatch optimal transport (within each class
-            for labelled data), which straightens the flow so that fewer solver steps suffice.
+            for labelled data), which straightens the flow so that fewer solver steps suffice;
+            or a coupling object (a :class:`~flowdiff.components.Component` called as
+            ``coupling(x_0, x_1, cond)``) that returns the noise or a pair ``(x_0, x_1)``, such
+            as :class:`flowdiff.distillation.TeacherCoupling` (reflow: a teacher's samples).
     """
 
     family = "flow_matching"
@@ -68,28 +74,27 @@ class FlowMatchingPath(Component):
         exponent: float = 2.0,
         t_max: float = 1.0,
         t_power: float = 0.0,
-        coupling: str = "independent",
+        coupling: str | Callable = "independent",
     ):
         super().__init__()
         self.save_hyperparameters()
+        self.couple = _coupling(coupling)
+        if not isinstance(coupling, str):  # recorded as the config that rebuilds it
+            self.hparams["coupling"] = describe(coupling)
         if not 0.0 < t_max <= 1.0:
             raise ValueError(f"t_max={t_max} must lie in (0, 1].")
         if not t_power > -1.0:
             raise ValueError(f"t_power={t_power} must be > -1 (0: uniform times).")
-        if coupling not in COUPLINGS:
-            raise ValueError(
-                f"coupling={coupling!r} is not a coupling; choose one of {sorted(COUPLINGS)}."
-            )
-        self.couple = COUPLINGS[coupling]
         self.affine = AffineProbPath(scheduler=_scheduler(scheduler, exponent))
         self.t_max = t_max
         self.t_power = t_power
 
     def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
         """Draw ``t`` (``p(t) ~ t**t_power`` on ``[0, t_max]``) and ``x_0 ~ N(0, I)`` paired with
-        ``x_1`` by the coupling (given ``cond``, the batch's conditions); target is the velocity
-        ``dx_t``."""
-        x_0 = self.couple(torch.randn_like(x_1), x_1, cond)
+        ``x_1`` by the coupling (given ``cond``, the batch's conditions; a coupling that returns
+        a pair replaces ``x_1`` too); target is the velocity ``dx_t``."""
+        paired = self.couple(torch.randn_like(x_1), x_1, cond)
+        x_0, x_1 = paired if isinstance(paired, tuple) else (paired, x_1)
         t = torch.rand(x_1.shape[0], device=x_1.device, dtype=x_1.dtype)
         if self.t_power:
             t = t ** (1.0 / (1.0 + self.t_power))
@@ -102,3 +107,20 @@ class FlowMatchingPath(Component):
         # The library's conversions broadcast t elementwise, so t must already be (B, 1, ...).
         t = t.reshape(-1, *([1] * (x_t.dim() - 1)))
         return self.affine.velocity_to_target(velocity=output, x_t=x_t, t=t)
+
+
+def _coupling(coupling: str | Callable) -> Callable:
+    """The coupling function for a name of :data:`COUPLINGS`, or a coupling object itself."""
+    if isinstance(coupling, str):
+        if coupling not in COUPLINGS:
+            raise ValueError(
+                f"coupling={coupling!r} is not a coupling; choose one of {sorted(COUPLINGS)}."
+            )
+        return COUPLINGS[coupling]
+    if not (isinstance(coupling, Component) and callable(coupling)):
+        raise ConfigError(
+            f"coupling={coupling!r} is neither a coupling name ({sorted(COUPLINGS)}) nor a "
+            "callable flowdiff Component (e.g. flowdiff.distillation.TeacherCoupling), which a "
+            "checkpoint can record and rebuild."
+        )
+    return coupling

@@ -1,0 +1,41 @@
+"""``flowdiff-train experiment=reflow teacher_ckpt=...`` composes and runs (tiny limits)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from flowdiff.checkpoints.reading import read_checkpoint
+from flowdiff.cli import train as train_cli
+from tests.helpers.cli import error_line, train
+from tests.helpers.config import TINY
+
+
+def _train_ok(folder: Path, overrides: list[str], monkeypatch) -> Path:
+    """Run ``flowdiff-train`` in-process with the tiny settings; returns its last checkpoint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(folder)
+    args = ["flowdiff-train", *TINY, f"hydra.run.dir={folder / 'run'}", *overrides]
+    monkeypatch.setattr(sys, "argv", args)
+    with contextlib.suppress(SystemExit):  # a clean exit (code 0) is checked below
+        train_cli.main()
+    return folder / "run" / "checkpoints" / "last.ckpt"
+
+
+def test_reflow_trains_a_one_step_student_from_a_teacher(monkeypatch, tmp_path):
+    teacher_ckpt = _train_ok(tmp_path / "teacher", [], monkeypatch)
+    student_ckpt = _train_ok(
+        tmp_path / "student", ["experiment=reflow", f"teacher_ckpt={teacher_ckpt}"], monkeypatch
+    )
+    student = read_checkpoint(student_ckpt)
+    record = student["flowdiff"]
+    assert record["path"]["coupling"]["checkpoint"] == str(teacher_ckpt)
+    assert record["sampler"]["method"] == "euler"  # (steps: the tiny settings give 2)
+    assert student["hyper_parameters"]["guidance_scale"] == 1.0
+
+
+def test_reflow_without_a_teacher_says_which_key_is_missing(capsys, monkeypatch, tmp_path):
+    code, err = train(["experiment=reflow"], capsys, monkeypatch, tmp_path)
+    assert code == 1
+    assert "teacher_ckpt" in error_line(err)
