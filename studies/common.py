@@ -1,6 +1,7 @@
 """What the benchmark scripts share: where the repository is, running ``flowdiff-train`` (as a
 subprocess or in this process), timing, the machine description, and writing a script's own
-section of ``docs/benchmarks.md``.
+dated result file in ``studies/results/`` (:func:`result_file`); docs/benchmarks.md summarises
+them by hand.
 
 Every script is a module of the ``studies`` package, run from the repository root as
 ``python -m studies.NAME``; flowdiff itself is imported as installed (or from ``PYTHONPATH``).
@@ -25,8 +26,8 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-#: where every script writes its section unless told otherwise (``--output``)
-BENCHMARKS_MD = REPO / "docs" / "benchmarks.md"
+#: the folder of dated result files, one per study and day (``--output`` writes elsewhere)
+RESULTS = REPO / "studies" / "results"
 #: CPU, no progress bar, one final figure: what a ``flowdiff-train`` subprocess run adds.
 QUIET_CLI = [
     "trainer=cpu",
@@ -46,15 +47,22 @@ def arguments(
     doc: str, work: str | None = None, tiny: str | None = None
 ) -> argparse.ArgumentParser:
     """A script's argument parser: described by its docstring's first line, with ``--output``
-    (the markdown file, ``docs/benchmarks.md``), ``--work`` (``outputs/<work>``, when given)
+    (the markdown file, :func:`result_file`), ``--work`` (``outputs/<work>``, when given)
     and ``--tiny`` (a smoke run, when ``tiny`` says what it shrinks)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=BENCHMARKS_MD, help="markdown file")
+    parser.add_argument("--output", type=Path, default=result_file(), help="markdown file")
     if work is not None:
         parser.add_argument("--work", type=Path, default=REPO / "outputs" / work)
     if tiny is not None:
         parser.add_argument("--tiny", action="store_true", help=f"smoke run: {tiny}")
     return parser
+
+
+def result_file(name: str | None = None, day: datetime.date | None = None) -> Path:
+    """Where a study writes: ``studies/results/<name>-<YYYY-MM-DD>.md``, ``name`` defaulting to
+    the running module's (``python -m studies.NAME``) and ``day`` to today."""
+    name = name or Path(sys.argv[0]).stem
+    return RESULTS / f"{name}-{(day or datetime.date.today()).isoformat()}.md"
 
 
 def save_figure(fig, path: Path, dpi: int = 90) -> None:

@@ -5,7 +5,7 @@ Every size runs under ``32-true``, ``16-mixed``, ``bf16-mixed`` and ``bf16-mixed
 same network, data and batch (see ``throughput.py``). MFU is the network's counted training FLOPs
 per second (``torch.utils.flop_counter``: one forward and backward of the batch) over the GPU's
 dense bf16 peak (``--peak-tflops``; 989 for H100/H200 SXM). Results go to the ``gpu_throughput``
-section of ``docs/benchmarks.md``.
+dated result file (``common.result_file``).
 
     python -m studies.gpu_throughput                          # on a GPU
     python -m studies.gpu_throughput --tiny --output /tmp/b.md    # CPU smoke run
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from studies.common import provenance, write_section
+from studies.common import provenance, result_file, write_section
 from studies.throughput import Case, case_config, time_flowdiff, time_hand_loop, training_flops
 
 #: (name, hidden, depth, heads) of the DiT sizes, on 32x32x3 images with patch size 2
@@ -128,9 +128,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=15)
     parser.add_argument("--peak-tflops", type=float, default=989.0)
     parser.add_argument("--tiny", action="store_true", help="a 2-block DiT for a few CPU steps")
-    parser.add_argument(
-        "--output", type=Path, default=Path(__file__).parent.parent / "docs" / "benchmarks.md"
-    )
+    parser.add_argument("--output", type=Path, default=result_file("gpu_throughput"))
     args = parser.parse_args()
     accelerator = "gpu" if torch.cuda.is_available() else "cpu"
     if accelerator == "cpu":

@@ -4,7 +4,7 @@ For each case the two sides run alternately, A B A B ..., for ``--pairs`` pairs,
 network, data, batch size, optimizer, precision and number of steps (see ``throughput.py``). The
 ratio is flowdiff's samples/s over the hand loop's within each pair; the table reports every
 pair's figures and the median ratio. Results go to the ``overhead`` section of
-``docs/benchmarks.md``.
+a dated result file (``common.result_file``).
 
     python -m studies.overhead                        # all cases, 5 pairs each (~15 min)
     python -m studies.overhead --cases toy2d_mlp --pairs 3 --steps 200
@@ -34,7 +34,7 @@ import torch
 from hydra.utils import instantiate
 
 from flowdiff.config.location import config_dir
-from studies.common import provenance, write_section
+from studies.common import provenance, result_file, write_section
 from studies.throughput import Case, case_config, time_flowdiff, time_hand_loop
 from studies.whole_job import job_config, time_flowdiff_job, time_hand_job
 
@@ -269,9 +269,7 @@ def main() -> None:
         help="time the whole default digits job against the hand loop (section overhead_job)",
     )
     parser.add_argument("--job-epochs", type=int, default=8, help="epochs of each --job run")
-    parser.add_argument(
-        "--output", type=Path, default=Path(__file__).parent.parent / "docs" / "benchmarks.md"
-    )
+    parser.add_argument("--output", type=Path, default=result_file("overhead"))
     args = parser.parse_args()
     if args.tiny:
         args.pairs, args.steps, args.warmup, args.job_epochs = 1, 5, 2, 3

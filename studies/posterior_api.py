@@ -29,7 +29,7 @@ from flowdiff.metrics.c2st import c2st
 from flowdiff.sbi import PosteriorEstimator, calibration, calibration_from_samples
 from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.training import fit
-from studies.common import REPO, command_line, machine, now, write_section
+from studies.common import REPO, command_line, machine, now, result_file, write_section
 from studies.sbi_compare import flowdiff_settings, make_task
 
 SECTION = "posterior_api"
@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--no-sampling", action="store_true", help="routes only")
     parser.add_argument("--pairs", type=int, default=500, help="held-out pairs for SBC")
     parser.add_argument("--work", type=Path, default=REPO / "outputs" / "bench_posterior_api")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--output", type=Path, default=result_file("posterior_api"))
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2, help="runs of each route (fastest)")

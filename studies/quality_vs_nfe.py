@@ -505,7 +505,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "slow down on a shared machine)",
     )
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
-    parser.add_argument("--output", type=Path, default=common.BENCHMARKS_MD)
+    parser.add_argument("--output", type=Path, default=common.result_file("quality_vs_nfe"))
     parser.add_argument(
         "--plot",
         type=Path,

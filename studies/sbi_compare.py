@@ -36,7 +36,7 @@ from flowdiff.metrics.c2st import c2st
 from flowdiff.model.module import GenerativeModule
 from flowdiff.sbi.tasks.linear_gaussian import write_pairs
 from flowdiff.training import train
-from studies.common import REPO, command_line, machine, now, write_section
+from studies.common import REPO, command_line, machine, now, result_file, write_section
 from studies.sbi_tasks import TASKS, Task, make_task
 
 SECTION = "sbi_compare"
@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="posterior samples each")
     parser.add_argument("--folds", type=int, default=5, help="C2ST cross-validation folds")
     parser.add_argument("--work", type=Path, default=REPO / "outputs" / "bench_sbi_compare")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--output", type=Path, default=result_file("sbi_compare"))
     parser.add_argument("--tiny", action="store_true", help="seconds-long smoke run")
     parser.add_argument(
         "--results",

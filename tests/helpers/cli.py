@@ -49,7 +49,7 @@ def error_line(err: str) -> str:
     """The single ``error:`` line of ``err``, which must hold no traceback.
 
     With ``FLOWDIFF_RECORD_MESSAGES=<file>`` each line is also appended there with its test's
-    name: ``python -m studies.bad_input_table`` builds docs/reliability.md's table from them.
+    name: ``python -m tests.helpers.bad_input_table`` builds docs/reliability.md's table from them.
     """
     lines = [line for line in err.splitlines() if "error:" in line]
     assert len(lines) == 1, err[-2000:]

@@ -1,6 +1,6 @@
-"""Faults injected into real training runs: NaN batches and SIGTERM at chosen steps.
+"""Faults injected into real training runs: NaN batches, SIGTERM, slow steps and stops.
 
-Used by the tests and by ``studies.kill_test``; from the command line, e.g.
+Used by the tests and by ``tests.helpers.kill_test``; from the command line, e.g.
 ``+callbacks.poison._target_=tests.helpers.faults.PoisonBatch +callbacks.poison.at_steps=[6]``
 with the repository root on ``PYTHONPATH``.
 """
@@ -48,3 +48,15 @@ class SlowSteps(Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         time.sleep(self.seconds)
+
+
+class StopAfterEpoch(Callback):
+    """Stops the run once epoch ``epoch`` (0-based) is done and checkpointed (an interruption
+    that a resume must undo exactly)."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            trainer.should_stop = True

@@ -9,8 +9,8 @@ import torch
 from lightning import seed_everything
 
 from flowdiff.training import build
-from studies.exact_resume import StopAfterEpoch
 from tests.helpers.config import TINY, compose_config
+from tests.helpers.faults import StopAfterEpoch
 
 SMALL = [
     *TINY,

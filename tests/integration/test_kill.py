@@ -1,11 +1,11 @@
-"""``studies.kill_test`` at a small scale: SIGKILL a real run (at a random moment and in the
+"""``tests.helpers.kill_test`` at a small scale: SIGKILL a real run (at a random moment and in the
 middle of overwriting last.ckpt), resume each time, and finish."""
 
 from __future__ import annotations
 
 import pytest
 
-from studies import kill_test
+from tests.helpers import kill_test
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ PLUGIN_CASES = {
     "slurm extra missing": (["hydra/launcher=slurm"], "slurm"),
     "optuna extra missing": (["hparams_search=digits_optuna"], "optuna"),
 }
-#: What each case gives, for docs/reliability.md's table (studies/bad_input_table.py).
+#: What each case gives, for docs/reliability.md's table (tests/helpers/bad_input_table.py).
 GIVEN = {name: " ".join(args) for name, (args, *_) in {**MODULE_CASES, **PLUGIN_CASES}.items()}
 GIVEN["test_unknown_logger_lists_the_loggers"] = "logger=foo"
 GIVEN["test_fid_without_its_extra"] = "flowdiff-eval ckpt_path=<digits run> metrics.fid=true"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["guidance_digits", "hdf5_events", "posterior_linear_gaussian", "scenes_goal_masks"]
+SECTIONS = ["hdf5_events", "posterior_linear_gaussian", "scenes_goal_masks"]
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGTERM and NaN demonstrations of docs/reliability.md, run from the repository root:
-#   bash studies/reliability_demo.sh [work folder]       (about two minutes on 2 CPU cores)
+#   bash tests/helpers/reliability_demo.sh [work folder]       (about two minutes on 2 CPU cores)
 # The NaN runs inject the fault with tests/faults.py, so the repository root is on PYTHONPATH.
 set -uo pipefail
 WORK=${1:-outputs/reliability_demo}

@@ -13,8 +13,8 @@ After every kill it checks that every ``*.ckpt`` in the run loads with ``weights
 ``ckpt_path=<run>/checkpoints/last.ckpt``. A resume counts as successful when the next process
 reports Lightning's "Restored all states from the checkpoint". A last resume runs to the end.
 
-    python -m studies.kill_test --kills 12            # the documented run (a few minutes)
-    python -m studies.kill_test --kills 3 --work /tmp/kill   # as tests/integration/test_kill.py
+    python -m tests.helpers.kill_test --kills 12            # the documented run (a few minutes)
+    python -m tests.helpers.kill_test --kills 3 --work /tmp/kill   # as test_kill.py does
 """
 
 from __future__ import annotations
@@ -22,18 +22,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flowdiff.checkpoints.atomic_io import TEMP_PREFIX
 from flowdiff.checkpoints.reading import read_checkpoint
-from studies.common import cli_env, train_command
 
+REPO = Path(__file__).resolve().parents[2]
 RESTORED = "Restored all states from the checkpoint"
 OVERRIDES = [
     "experiment=toy2d",
@@ -62,6 +64,19 @@ class Kill:
     checkpoints_readable: int
     checkpoints_corrupt: int
     resumed_from_checkpoint: bool
+
+
+def cli_env() -> dict[str, str]:
+    """This checkout's ``src`` and the repository (for ``tests``) first on ``PYTHONPATH``."""
+    path = [str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+
+
+def train_command(config_name: str, overrides: list[str]) -> list[str]:
+    """The ``flowdiff-train`` command line (the entry point beside this Python, if installed)."""
+    entry = Path(sys.executable).with_name("flowdiff-train")
+    program = [str(entry)] if entry.exists() else [sys.executable, "-m", "flowdiff.cli.train"]
+    return [*program, f"--config-name={config_name}", *overrides]
 
 
 def _env() -> dict[str, str]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A fresh `pip install -e SRC` in a throwaway venv: time, distribution count and size (docs/install.md).
-#   bash studies/install_size.sh /tmp/v_after .          # this checkout
+#   bash tests/helpers/install_size.sh /tmp/v_after .          # this checkout
 # Prints the seconds pip took, the distributions `pip list` shows (pip itself left out), the
 # venv's size and the part of it in nvidia-* wheels, and whether any unwanted package came in.
 set -euo pipefail

@@ -4,7 +4,7 @@ Runs the bad-input tests (and the CLI tests of the NaN guard and SIGTERM) with
 ``FLOWDIFF_RECORD_MESSAGES`` set, so each one records the exact line flowdiff printed, then
 writes the table between ``<!-- bad_inputs:start -->`` and ``<!-- bad_inputs:end -->``.
 
-    python -m studies.bad_input_table            # rewrites the table in docs/reliability.md
+    python -m tests.helpers.bad_input_table            # rewrites the table in docs/reliability.md
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from studies.common import REPO
+from tests.helpers.config import REPO
 
 DOC = REPO / "docs" / "reliability.md"
 START, END = "<!-- bad_inputs:start -->", "<!-- bad_inputs:end -->"
@@ -45,7 +45,7 @@ def record() -> list[dict[str, str]]:
 
 def inputs() -> dict[str, str]:
     """``case name -> what was given`` from the tests' case tables (run from the repository
-    root, as ``python -m studies.bad_input_table``, so that ``tests`` imports)."""
+    root, as ``python -m tests.helpers.bad_input_table``, so that ``tests`` imports)."""
     from tests.integration import test_bad_input as cases
     from tests.integration import test_missing_extras as extras
 
