@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: where the repository is, running ``flowdiff-train`` (as a
-subprocess or in this process), timing, the machine description, and writing a script's own
+"""What the studies share: where the repository is, running flowdiff's console scripts (as
+subprocesses), timing, the machine description, and writing a study's own
 dated result file in ``studies/results/`` (:func:`result_file`); docs/benchmarks.md summarises
 them by hand.
 
@@ -34,12 +34,6 @@ QUIET_CLI = [
     "callbacks.progress_bar=null",
     "callbacks.sample_figures.every_n_epochs=0",
 ]
-#: no progress bar or model summary: what a run in this process (:func:`fit`) adds.
-QUIET_FIT = [
-    "callbacks.progress_bar=null",
-    "+trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
-]
 
 
 # --------------------------------------------------------------------------- report
@@ -65,22 +59,13 @@ def result_file(name: str | None = None, day: datetime.date | None = None) -> Pa
     return RESULTS / f"{name}-{(day or datetime.date.today()).isoformat()}.md"
 
 
-def save_figure(fig, path: Path, dpi: int = 90) -> None:
-    """Lay out ``fig``, write it as PNG to ``path`` and free it."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-
-
 def write_section(path: Path, name: str, body: str) -> None:
     """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``
     (appending the section if absent, creating the file if missing)."""
     path = Path(path)
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{body.strip()}\n{end}"
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    text = path.read_text() if path.is_file() else f"# {name}\n"
     if start in text and end in text:
         before, rest = text.split(start, 1)
         text = before + block + rest.split(end, 1)[1]
@@ -173,11 +158,18 @@ def run_cli(command: Sequence[str], cwd: Path = REPO) -> float:
     return watch.seconds
 
 
+def console_command(script: str, arguments: Sequence[str]) -> list[str]:
+    """A flowdiff console script's command line (``flowdiff-train``, ``flowdiff-eval``...): the
+    entry point beside this Python if installed, else ``python -m flowdiff.cli.<name>``."""
+    entry = Path(sys.executable).with_name(script)
+    module = f"flowdiff.cli.{script.removeprefix('flowdiff-')}"
+    program = [str(entry)] if entry.exists() else [sys.executable, "-m", module]
+    return [*program, *arguments]
+
+
 def train_command(config_name: str, overrides: Sequence[str]) -> list[str]:
-    """The ``flowdiff-train`` command line (the entry point beside this Python, if installed)."""
-    entry = Path(sys.executable).with_name("flowdiff-train")
-    program = [str(entry)] if entry.exists() else [sys.executable, "-m", "flowdiff.cli.train"]
-    return [*program, f"--config-name={config_name}", *overrides]
+    """The ``flowdiff-train`` command line with ``--config-name`` and ``overrides``."""
+    return console_command("flowdiff-train", [f"--config-name={config_name}", *overrides])
 
 
 def run_training(
@@ -197,40 +189,6 @@ def run_training(
     seconds = run_cli(command)
     record.write_text(f"{seconds}\n{shlex.join(command[1:])}")
     return run_dir / "checkpoints" / "last.ckpt", seconds
-
-
-def shown_command(config_name: str, overrides: Sequence[str], names: dict[str, str]) -> str:
-    """The command as a reader would type it, with temporary paths replaced by ``names``."""
-    text = shlex.join(["flowdiff-train", f"--config-name={config_name}", *overrides])
-    for path, name in names.items():
-        text = text.replace(str(path), name)
-    return text
-
-
-def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
-    """``(step, value)`` of a TensorBoard scalar of the run, in step order."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0})
-    events.Reload()
-    return [(event.step, event.value) for event in events.Scalars(tag)]
-
-
-# --------------------------------------------------------------------------- in this process
-def fit(overrides: Sequence[str], output_dir: Path, extra_callbacks: Sequence = ()):
-    """Compose ``configs/train.yaml`` as ``flowdiff-train`` does, then seed, build and fit like
-    :func:`flowdiff.training.train`, optionally with more callbacks. Returns ``(cfg, trainer)``."""
-    from lightning import seed_everything
-
-    from flowdiff.config import compose_config
-    from flowdiff.training import build
-
-    cfg = compose_config("train", [*QUIET_FIT, *overrides], output_dir=output_dir)
-    seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule, model, trainer = build(cfg)
-    trainer.callbacks.extend(extra_callbacks)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    return cfg, trainer
 
 
 def quiet() -> None:
