@@ -1,6 +1,7 @@
 """Errors a user can cause, each caught at the edge and printed as one line by the CLI.
 
-Each subclasses :class:`ValueError` (or :class:`RuntimeError`) as well, so code that already
+Each subclasses the built-in kind a caller catches (:class:`ValueError`, :class:`TypeError`,
+:class:`FileNotFoundError`, :class:`OSError`, :class:`RuntimeError`) as well, so code that already
 catches those keeps working; the CLI recognises :class:`FlowdiffError` and prints its message
 without a traceback.
 """
@@ -46,3 +47,34 @@ def warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
         FlowdiffDeprecationWarning,
         stacklevel=stacklevel,
     )
+
+
+class InputTypeError(FlowdiffError, TypeError):
+    """An argument of the wrong type (a float where a count goes, a string for a tensor...)."""
+
+
+class InputValueError(FlowdiffError, ValueError):
+    """An argument of the right type but an impossible value, shape or size, named with the fix."""
+
+
+class ModelNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint, weights folder or Hub id that does not exist where it was looked for (both a
+    :class:`CheckpointError` and a :class:`FileNotFoundError`)."""
+
+
+class DamagedFileError(CheckpointError):
+    """A checkpoint or weights file whose bytes are damaged (CRC or digest mismatch, truncated,
+    unparsable); the message names the file."""
+
+
+class DiskFullError(OutputError):
+    """A write that failed for lack of space (ENOSPC/EDQUOT); the message names the file and
+    says what was kept."""
+
+
+class DeviceError(FlowdiffError, RuntimeError):
+    """A device that is asked for but not present (``device=cuda`` on a machine without a GPU)."""
+
+
+class NonFiniteSampleWarning(RuntimeWarning):
+    """Generated samples hold NaN or inf values (a diverged network or sampler)."""

@@ -16,18 +16,22 @@ same state again. Where links are impossible it is written in full.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from flowdiff.checkpoints.integrity import check_checkpoint_bytes
 from flowdiff.checkpoints.upgrade import upgrade
+from flowdiff.errors import DiskFullError
 
 #: Prefix of the temporary files; a leftover one (from a kill mid-write) is safe to delete.
 TEMP_PREFIX = ".flowdiff-tmp-"
@@ -54,31 +58,83 @@ def _umask() -> int:
     return mask
 
 
-def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save(obj, path)`` through a fsynced temporary file and an atomic rename.
+def disk_full(error: BaseException) -> OSError | None:
+    """The ``ENOSPC``/``EDQUOT`` error behind ``error`` (torch reports one as a
+    ``RuntimeError`` whose context is the ``OSError``), else ``None``."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
 
-    A process killed at any point leaves ``path`` either untouched or complete; at worst a
-    ``.flowdiff-tmp-*`` file remains beside it, removed by the next save into the same folder.
+
+def _fsync_file(path: str | Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _disk_full_error(path: Path, full: OSError, what: str) -> DiskFullError:
+    kept = "the previous file is unchanged" if path.exists() else "no partial file was left"
+    return DiskFullError(
+        f"cannot write {what or 'file'} {str(path)!r}: {full.strerror or 'no space left'} "
+        f"(disk full); nothing was lost: {kept}. Free some space (or write elsewhere) and run "
+        "again."
+    )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, what: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write in full; on success it is ``fsync``ed and
+    renamed over ``path``, so a failure or a kill at any point leaves ``path`` as it was (or
+    absent), never half-written. At worst a ``.flowdiff-tmp-*`` file remains, removed by the
+    next write into the same folder.
+
+    Args:
+        path: the file to write.
+        what: how a message calls the file (``"checkpoint"``, ``"samples"``...).
+
+    Raises:
+        DiskFullError: the disk (or quota) filled up; ``path`` is unchanged, and the one-line
+            message names it and says so.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Saves are sequential, so any temporary file here was left by an earlier killed process.
+    # Writes into one folder are sequential: a temporary file here was left by a killed process.
     for stale in path.parent.glob(f"{TEMP_PREFIX}*"):
         with contextlib.suppress(OSError):
             stale.unlink()
     handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    os.close(handle)
     try:
-        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from the group
-        with os.fdopen(handle, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from the group
+        yield Path(temp)
+        _fsync_file(temp)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        raise
+        full = disk_full(error)
+        if full is None:
+            raise
+        raise _disk_full_error(path, full, what) from None
     _fsync_folder(path.parent)
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], what: str = "") -> None:
+    """``write(file)`` on a binary file that becomes ``path`` only once complete (see
+    :func:`atomic_path`); a full disk is one :class:`DiskFullError` naming ``path``."""
+    with atomic_path(path, what) as temp, open(temp, "wb") as file:
+        write(file)
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save(obj, path)`` through :func:`atomic_write`: a process killed at any point
+    leaves ``path`` either untouched or complete; a full disk is one :class:`DiskFullError`."""
+    atomic_write(path, lambda file: torch.save(obj, file), "checkpoint")
 
 
 def atomic_link(source: str | Path, path: str | Path) -> bool:
@@ -135,6 +191,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> dict[str, Any]:
         if weights_only is None:
             weights_only = not self.trust_checkpoint
+        if _is_local(path) and zipfile.is_zipfile(path):
+            check_checkpoint_bytes(path)
         checkpoint = super().load_checkpoint(
             path, map_location=map_location, weights_only=weights_only
         )

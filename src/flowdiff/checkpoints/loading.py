@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.checkpoints.weights import weights_label
+from flowdiff.model.input_checks import check_device
 from flowdiff.model.module import GenerativeModule
 
 
@@ -42,6 +43,7 @@ def run_folder(ckpt_path: str | Path) -> Path:
 def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> LoadedModel:
     """Load a flowdiff checkpoint (read once), with its EMA weights when ``ema`` and the
     checkpoint has them (see :mod:`flowdiff.checkpoints.weights`)."""
+    check_device(device)
     checkpoint = read_checkpoint(ckpt_path, map_location="cpu")
     try:
         model = GenerativeModule.from_checkpoint(checkpoint, map_location=device, ema=ema)

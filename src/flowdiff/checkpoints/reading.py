@@ -18,8 +18,9 @@ from typing import Any
 
 import torch
 
+from flowdiff.checkpoints.integrity import check_checkpoint_bytes
 from flowdiff.checkpoints.upgrade import upgrade
-from flowdiff.errors import CheckpointError
+from flowdiff.errors import CheckpointError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def trusted(trust: bool | None) -> bool:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise CheckpointError(
+        raise ModelNotFoundError(
             f"ckpt_path={str(path)!r} does not exist; point it at a .ckpt file such as "
             "outputs/<run>/checkpoints/last.ckpt."
         )
@@ -51,6 +52,7 @@ def _check_file(path: Path) -> None:
             "archive: it is truncated, empty or another kind of file); use a .ckpt written by "
             "flowdiff-train."
         )
+    check_checkpoint_bytes(path)
 
 
 def _load(path: Path, map_location: Any, trust: bool) -> Any:
@@ -85,7 +87,9 @@ def read_checkpoint(
         trust: allow full unpickling; ``None`` reads ``FLOWDIFF_TRUST_CHECKPOINT``.
 
     Raises:
-        CheckpointError: missing, a folder, not a checkpoint, truncated, needing full
+        ModelNotFoundError: the file does not exist (a ``FileNotFoundError``).
+        DamagedFileError: its bytes fail the archive's CRCs (a ``CheckpointError``).
+        CheckpointError: a folder, not a checkpoint, truncated, needing full
             unpickling without ``trust``, or not written by a flowdiff GenerativeModule.
     """
     path = Path(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from torch import Tensor
 
 from flowdiff.checkpoints.loading import build_datamodule, load_model
 from flowdiff.components import describe
+from flowdiff.errors import InputValueError
+from flowdiff.evaluation.arguments import check_evaluate_args, warn_nonfinite_metrics
 from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.reference import Reference, generation_conditions, reference_from
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
@@ -118,13 +121,30 @@ def evaluate(
             (``CalibrationOptions(enabled=False)``: none).
 
     Returns:
-        An :class:`Evaluation` with ``metrics`` and the real-vs-real ``floor``.
+        An :class:`Evaluation` with ``metrics`` and the real-vs-real ``floor``; metrics that
+        came out NaN/inf raise a :class:`~flowdiff.errors.NonFiniteSampleWarning` naming them.
+
+    Raises:
+        InputTypeError: an argument of the wrong type (a ``TypeError``).
+        InputValueError: a count out of range, or no datamodule for a module (a ``ValueError``).
     """
-    if isinstance(model, (str, Path)):
+    counts = {
+        "num_samples": num_samples,
+        "batch_size": batch_size,
+        "seed": seed,
+        "nll_samples": nll_samples,
+    }
+    options = {
+        "nll_options": nll_options,
+        "metric_options": metric_options,
+        "calibration": calibration,
+    }
+    check_evaluate_args(model, datamodule, sampler, counts, options, guidance_scale)
+    if isinstance(model, (str, os.PathLike)):
         datamodule = datamodule or build_datamodule(model)
         model = load_model(model).model
     if datamodule is None:
-        raise ValueError("evaluate(model=<module>) needs datamodule=... to compare against.")
+        raise InputValueError("evaluate(model=<module>) needs datamodule=... to compare against.")
     datamodule.setup("fit")
     reference = reference_from(datamodule, model)
     suite = MetricSuite(reference, metric_options)
@@ -138,4 +158,5 @@ def evaluate(
     result.calibration = calibrate(model, reference, calibration)
     if result.calibration is not None:
         result.metrics.update(result.calibration.metrics())
+    warn_nonfinite_metrics(result.metrics)
     return result

@@ -8,6 +8,7 @@ import torch
 from hydra.utils import instantiate
 
 from flowdiff.components import describe
+from flowdiff.model.input_checks import check_device
 from flowdiff.samplers.base import Sampler
 
 
@@ -43,7 +44,9 @@ def build_sampler(
 
 
 def default_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU; anything else is taken as given."""
+    """``auto`` picks CUDA when present, else the CPU; anything else is taken as given, once
+    the machine is known to have it (:func:`~flowdiff.model.input_checks.check_device`)."""
+    check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)

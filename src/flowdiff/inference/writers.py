@@ -1,8 +1,10 @@
 """Writing drawn samples: ``samples.npz``, optionally ``samples.h5``, PNG figures, and a JSON
-record of how they were drawn."""
+record of how they were drawn; each file atomically (complete or absent, never truncated: see
+:func:`~flowdiff.checkpoints.atomic_io.atomic_write`), and a full disk is one line naming it."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from flowdiff.checkpoints.atomic_io import atomic_write
 from flowdiff.plotting import (
     comparison_figure,
     pairplot_figure,
@@ -23,16 +26,18 @@ def write_arrays(folder: Path, arrays: dict[str, Tensor | None], h5: bool) -> li
     """``samples.npz`` (and ``samples.h5`` when ``h5``) holding the non-``None`` ``arrays``,
     e.g. ``x`` ``(N, ...)``, ``cond``, ``real``, ``trajectory`` ``(T, N, ...)``."""
     kept = {key: value.detach().cpu().numpy() for key, value in arrays.items() if value is not None}
-    np.savez(folder / "samples.npz", **kept)
+    atomic_write(folder / "samples.npz", lambda file: np.savez(file, **kept), "samples")
     written = ["samples.npz"]
     if h5:
         try:
             import h5py
         except ImportError as error:
             raise ImportError("h5=true needs h5py: pip install h5py") from error
-        with h5py.File(folder / "samples.h5", "w") as file:
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as file:
             for key, value in kept.items():
                 file.create_dataset(key, data=value, compression="gzip")
+        atomic_write(folder / "samples.h5", lambda file: file.write(buffer.getvalue()), "samples")
         written.append("samples.h5")
     return written
 
@@ -66,4 +71,5 @@ def write_figures(
 
 def write_record(folder: Path, info: dict[str, Any]) -> None:
     """``samples.json``: NFE, wall time, the resolved sampler and the options used."""
-    (folder / "samples.json").write_text(json.dumps(info, indent=2) + "\n")
+    text = (json.dumps(info, indent=2) + "\n").encode()
+    atomic_write(folder / "samples.json", lambda file: file.write(text), "sample record")

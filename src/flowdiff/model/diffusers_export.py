@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from diffusers import DDIMScheduler, DDPMPipeline, DDPMScheduler
 
+from flowdiff.errors import InputTypeError, InputValueError
 from flowdiff.model.module import GenerativeModule
 from flowdiff.networks.unet import UNet
 from flowdiff.paths.diffusion import DiffusionPath
@@ -38,19 +39,30 @@ def to_diffusers_pipeline(model: GenerativeModule, sampler_type: str = "ddpm") -
             the scheduler the pipeline steps with (DDIM at ``eta=0``).
 
     Raises:
-        ValueError: another network or path, a conditional U-Net (the pipeline calls
-            ``unet(x, t)`` alone), or a scheduler ``DDPMPipeline`` cannot drive.
+        InputTypeError: ``model`` is not a GenerativeModule, or ``sampler_type`` not a string.
+        InputValueError: (a ``ValueError``) another network or path, a conditional U-Net (the
+            pipeline calls ``unet(x, t)`` alone), or a scheduler ``DDPMPipeline`` cannot drive.
     """
+    if not isinstance(model, GenerativeModule):
+        raise InputTypeError(
+            f"model must be a GenerativeModule (e.g. GenerativeModule.load_from_checkpoint(...)), "
+            f"not a {type(model).__name__}."
+        )
+    if not isinstance(sampler_type, str):
+        raise InputTypeError(
+            f"sampler_type={sampler_type!r} must be a string, 'ddpm' or 'ddim', not a "
+            f"{type(sampler_type).__name__}."
+        )
     network, path = model.network, model.path
     if not isinstance(path, DiffusionPath) or not isinstance(network, UNet):
-        raise ValueError(
+        raise InputValueError(
             "to_diffusers_pipeline needs a U-Net on a diffusion path (model/network=unet, "
             f"model=diffusion); this model has {type(network).__name__} on "
             f"{type(path).__name__}. Save it with save_pretrained instead."
         )
     settings = network.hparams
     if settings.num_classes or settings.cond_shape or settings.add_coord_grid:
-        raise ValueError(
+        raise InputValueError(
             "to_diffusers_pipeline needs an unconditional U-Net: DDPMPipeline calls unet(x, t) "
             "without labels or context, and this one takes "
             f"num_classes={settings.num_classes}, cond_shape={settings.cond_shape}, "
@@ -58,7 +70,7 @@ def to_diffusers_pipeline(model: GenerativeModule, sampler_type: str = "ddpm") -
         )
     scheduler = DiffusersSampler(sampler_type).build_scheduler(path)
     if not isinstance(scheduler, PIPELINE_SCHEDULERS):
-        raise ValueError(
+        raise InputValueError(
             f"sampler_type={sampler_type!r}: DDPMPipeline can only drive ddpm or ddim (it never "
             f"calls scale_model_input); sample {type(scheduler).__name__} with flowdiff."
         )

@@ -20,11 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 from hydra.utils import instantiate
 from safetensors.torch import load_model, save_model
 
+from flowdiff.checkpoints.integrity import DIGEST_KEY, check_safetensors, sha256
 from flowdiff.checkpoints.upgrade import PARTS, RECORD_FORMAT, upgrade_parts
 from flowdiff.components import describe, plain
+from flowdiff.errors import CheckpointError, ModelNotFoundError
+from flowdiff.model.pretrained_files import (
+    check_local_folder,
+    check_weights_fit,
+    resolve_model_id,
+    write_folder,
+)
 
 
 class PretrainedMixin(
@@ -42,12 +51,52 @@ class PretrainedMixin(
         config.update({key: plain(value) for key, value in self.hparams.items()})
         return config
 
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> Any:
+        """The mixin's ``save_pretrained``, written into a temporary folder first and moved into
+        ``save_directory`` only once complete (see
+        :func:`~flowdiff.model.pretrained_files.write_folder`); ``push_to_hub=True`` then
+        uploads the folder."""
+        push = kwargs.pop("push_to_hub", False)
+        repo_id = kwargs.pop("repo_id", None)
+        write_folder(
+            save_directory,
+            lambda temp: super(PretrainedMixin, self).save_pretrained(temp, **kwargs),
+        )
+        if push:
+            return self.push_to_hub(repo_id or Path(save_directory).name, **kwargs)
+        return None
+
     def _save_pretrained(self, save_directory: Path) -> None:
         """Write ``model.safetensors`` (the weights now in the module: the EMA ones after a run
-        that kept an EMA) and ``config.json``."""
-        save_model(self, str(save_directory / constants.SAFETENSORS_SINGLE_FILE))
-        config = json.dumps(self.pretrained_config(), indent=2, sort_keys=True)
-        (save_directory / constants.CONFIG_NAME).write_text(config + "\n")
+        that kept an EMA) and ``config.json``, with the weights' SHA-256 to check on loading."""
+        weights = save_directory / constants.SAFETENSORS_SINGLE_FILE
+        save_model(self, str(weights))
+        config = {**self.pretrained_config(), DIGEST_KEY: sha256(weights)}
+        text = json.dumps(config, indent=2, sort_keys=True)
+        (save_directory / constants.CONFIG_NAME).write_text(text + "\n")
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any):
+        """The mixin's ``from_pretrained`` after checking where the model is: a local folder
+        (whose files must be sound) or, for an ``owner/name`` id only, the Hub.
+
+        Raises:
+            ModelNotFoundError: a local-looking path that does not exist (at once, without
+                asking the Hub), or a Hub id that cannot be found or reached.
+            DamagedFileError: a broken ``config.json`` or truncated/altered weights.
+        """
+        model_id, local = resolve_model_id(pretrained_model_name_or_path)
+        if local:
+            check_local_folder(model_id)
+            return super().from_pretrained(model_id, **kwargs)
+        try:
+            return super().from_pretrained(model_id, **kwargs)
+        except (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
+            raise ModelNotFoundError(
+                f"pretrained_model_name_or_path={model_id!r} is not a local folder and the Hub "
+                f"did not give it ({type(error).__name__}: {str(error).splitlines()[0]}); check "
+                "the id, your network or token, or give a local folder."
+            ) from error
 
     @classmethod
     def _from_pretrained(
@@ -61,6 +110,7 @@ class PretrainedMixin(
         token: str | bool | None,
         map_location: str = "cpu",
         strict: bool = True,
+        config: dict[str, Any] | None = None,
         **model_kwargs: Any,
     ):
         """Rebuild the module from ``config.json`` and load ``model.safetensors``, in eval mode."""
@@ -73,7 +123,7 @@ class PretrainedMixin(
         upgrade_parts(model_kwargs)  # a folder written by an earlier version
         for part in PARTS:
             if isinstance(model_kwargs[part], dict):
-                model_kwargs[part] = instantiate(model_kwargs[part])
+                model_kwargs[part] = _instantiate_part(model_id, part, model_kwargs[part])
         model = cls(**model_kwargs)
         if os.path.isdir(model_id):
             weights = os.path.join(model_id, constants.SAFETENSORS_SINGLE_FILE)
@@ -87,5 +137,20 @@ class PretrainedMixin(
                 token=token,
                 local_files_only=local_files_only,
             )
+        check_safetensors(weights, (config or {}).get(DIGEST_KEY), "model.safetensors")
+        if strict:
+            check_weights_fit(model, weights)
         load_model(model, weights, strict=strict, device=str(map_location))
         return model.eval()
+
+
+def _instantiate_part(model_id: str, part: str, record: dict[str, Any]) -> Any:
+    """The network, path or sampler ``config.json`` describes, or one error naming the file."""
+    try:
+        return instantiate(record)
+    except Exception as error:
+        cause = " ".join(str(error.__cause__ or error).split())
+        raise CheckpointError(
+            f"{model_id!r}: the {part} in config.json cannot be built ({cause}); restore "
+            "config.json as save_pretrained wrote it, or save the model again."
+        ) from error

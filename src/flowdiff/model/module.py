@@ -20,6 +20,13 @@ from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.model.checkpoint_record import parts_record, rebuild
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
+from flowdiff.model.input_checks import (
+    check_device,
+    check_generate_args,
+    check_guidance,
+    check_parts,
+    warn_nonfinite,
+)
 from flowdiff.model.loss_window import LossWindow
 from flowdiff.model.normalizer import NormalizationSource, Normalizer, on_data_grid
 from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
@@ -79,6 +86,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         self.save_hyperparameters(
             ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"]
         )
+        check_parts(network, path, sampler, data_shape)
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
             raise ValueError(f"aux_loss_weight={aux_loss_weight} must be >= 0.")
@@ -187,7 +195,8 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         """Draw samples in the data's own units, with the sampler's NFE and trajectory.
 
         Args:
-            num_samples: how many samples; defaults to ``len(cond)``.
+            num_samples: how many samples; defaults to ``len(cond)``; 0 (or an empty ``cond``)
+                gives an empty ``(0, *data_shape)`` result without calling the network.
             cond: conditions, one per sample, in the data's own units (labels ``(B,)``, vectors
                 ``(B, D)`` or image context ``(B, C, H, W)``; float ones are normalised here as
                 in training); ``None`` samples with the network's null condition.
@@ -198,32 +207,34 @@ class GenerativeModule(LightningModule, PretrainedMixin):
 
         Returns:
             :class:`~flowdiff.samplers.SamplerOutput` with ``x`` ``(B, *data_shape)``
-            denormalised.
+            denormalised. Samples holding NaN/inf raise a
+            :class:`~flowdiff.errors.NonFiniteSampleWarning` naming how many.
+
+        Raises:
+            InputTypeError: an argument of the wrong type or dtype (a ``TypeError``).
+            InputValueError: a negative count, conditions of the wrong shape or range or
+                holding NaN/inf, or a count that disagrees with ``cond`` (a ``ValueError``).
         """
+        num_samples = check_generate_args(self, num_samples, cond, sampler, generator)
+        scale = self.hparams.guidance_scale if guidance_scale is None else guidance_scale
+        check_guidance(scale, self.network)
         if cond is not None:
             cond = self.normalize_cond(cond.to(self.device))
-            if num_samples is not None and num_samples != len(cond):
-                raise ValueError(f"num_samples={num_samples} but {len(cond)} conditions given.")
-            num_samples = len(cond)
-        if num_samples is None or num_samples < 1:
-            raise ValueError("Give num_samples >= 1 or one condition per sample.")
         sampler = sampler or self.sampler
         check_compatible(sampler, self.path)
+        if num_samples == 0:  # nothing to draw: an empty batch, without calling the network
+            return SamplerOutput(x=torch.empty(0, *self.data_shape, device=self.device), nfe=0)
         noise_device = generator.device if generator is not None else self.device
         x_init = torch.randn(
             (num_samples, *self.data_shape), generator=generator, device=noise_device
         ).to(self.device)
-        scale = self.hparams.guidance_scale if guidance_scale is None else guidance_scale
-        if scale != 1.0 and not takes_drop_cond(self.network):
-            raise ValueError(
-                f"guidance_scale={scale} needs a network whose forward takes drop_cond; "
-                f"{type(self.network).__name__} does not."
-            )
         model = guided_model(self.network, cond, scale)
         out = sampler.sample(model, self.path, x_init, generator=generator)
         x = on_data_grid(out.x, self.hparams.get("clip_samples"), self.hparams.get("sample_levels"))
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
-        return SamplerOutput(x=self.normalizer.denormalize(x), nfe=out.nfe, trajectory=trajectory)
+        x = self.normalizer.denormalize(x)
+        warn_nonfinite(x)
+        return SamplerOutput(x=x, nfe=out.nfe, trajectory=trajectory)
 
     def normalize_cond(self, cond: Tensor) -> Tensor:
         """Float conditions in the data's units to the network's (labels pass through)."""
@@ -272,6 +283,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
             ema: the EMA weights when the run kept them (the default), else the raw ones.
             **overrides: replace saved hyperparameters (e.g. ``compile=False``).
         """
+        check_device(map_location, "map_location")
         checkpoint = read_checkpoint(checkpoint_path, map_location)
         return cls.from_checkpoint(checkpoint, map_location, sampler, ema, **overrides)
 
@@ -286,4 +298,5 @@ class GenerativeModule(LightningModule, PretrainedMixin):
     ) -> GenerativeModule:
         """:meth:`load_from_checkpoint` for a checkpoint already read with
         :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
+        check_device(map_location, "map_location")
         return rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)

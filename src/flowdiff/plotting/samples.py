@@ -10,6 +10,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from flowdiff.checkpoints.atomic_io import atomic_write
+
 
 def image_grid(images: Tensor, ncols: int | None = None) -> np.ndarray:
     """Tile images ``(B, C, H, W)`` into one array ``(rows*H, cols*W)`` or ``(.., .., 3)``."""
@@ -102,8 +104,10 @@ def comparison_figure(
 
 
 def save_figure(fig: Figure, path: Path | str) -> None:
-    """Write ``fig`` as PNG (figures are built without pyplot: nothing global holds them)."""
-    fig.savefig(path, dpi=100)
+    """Write ``fig`` as PNG (figures are built without pyplot: nothing global holds them),
+    atomically: a failure leaves the previous file or none."""
+    suffix = Path(path).suffix.lstrip(".") or "png"
+    atomic_write(path, lambda file: fig.savefig(file, dpi=100, format=suffix), "figure")
 
 
 def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
@@ -116,4 +120,10 @@ def save_images(images: Tensor, folder: Path, limit: int = 1000) -> None:
         pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
         if pixels.ndim == 3:  # colour: scale to [0, 1] as imsave expects
             pixels = (pixels - low) / max(high - low, 1e-12)
-        matplotlib.image.imsave(folder / f"{i:06d}.png", pixels, cmap="gray", vmin=low, vmax=high)
+        atomic_write(
+            folder / f"{i:06d}.png",
+            lambda file, p=pixels: matplotlib.image.imsave(
+                file, p, cmap="gray", vmin=low, vmax=high, format="png"
+            ),
+            "image",
+        )

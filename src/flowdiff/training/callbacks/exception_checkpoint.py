@@ -9,7 +9,7 @@ from typing import Any
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
-from flowdiff.errors import NonFiniteError
+from flowdiff.errors import DiskFullError, NonFiniteError
 from flowdiff.training.callbacks.nan_guard import parameters_finite
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class ExceptionCheckpoint(Callback):
         self._start_step = trainer.global_step
 
     def _worth_saving(self, trainer: Trainer, pl_module: LightningModule, error: Any) -> bool:
-        if isinstance(error, NonFiniteError) or self._start_step is None:
+        if isinstance(error, (NonFiniteError, DiskFullError)) or self._start_step is None:
             return False
         if trainer.global_step <= self._start_step:
             return False
