@@ -60,3 +60,14 @@ def error_line(err: str) -> str:
         with open(record, "a") as file:
             file.write(json.dumps({"test": test, "message": lines[0]}) + "\n")
     return lines[0]
+
+
+def record_python_error(error: BaseException) -> None:
+    """With ``FLOWDIFF_RECORD_MESSAGES=<file>``, append ``<ErrorType>: <message>`` of an error the
+    Python API raised, tagged for docs/reliability.md's Python API table."""
+    record = os.environ.get("FLOWDIFF_RECORD_MESSAGES")
+    if record:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        line = f"{type(error).__name__}: {error}"
+        with open(record, "a") as file:
+            file.write(json.dumps({"test": test, "message": line, "table": "python"}) + "\n")

@@ -20,6 +20,7 @@ import torch
 
 from flowdiff.checkpoints.integrity import check_checkpoint_bytes
 from flowdiff.checkpoints.upgrade import upgrade
+from flowdiff.components import current_name, public_name
 from flowdiff.errors import CheckpointError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,9 @@ def check_matches(checkpoint: Mapping[str, Any], model: torch.nn.Module, path: s
     """
     record = checkpoint.get("flowdiff", {})
     saved_path = record.get("path", {}).get("_target_")
-    model_path = f"{type(model.path).__module__}.{type(model.path).__qualname__}"
-    if saved_path is not None and saved_path != model_path:
+    model_path = public_name(type(model.path))
+    # stored names are public import paths (older full paths mapped by current_name)
+    if saved_path is not None and current_name(saved_path) != model_path:
         raise CheckpointError(
             f"ckpt_path={str(path)!r} was trained with the path {saved_path} but this config "
             f"builds {model_path}; resume with the model config the run was trained with (see "

@@ -13,13 +13,17 @@ import shutil
 from pathlib import Path
 
 
-def run_dir(default: str, ckpt_path: str | None, config_name: str = "") -> str:
+def run_dir(
+    default: str, ckpt_path: str | None, config_name: str = "", weights_only: bool = False
+) -> str:
     """The folder of this run.
 
     Args:
         default: ``outputs/<run_name>`` for a fresh run.
         ckpt_path: ``None`` (fresh run), a checkpoint file, or ``last``.
         config_name: the Hydra config name, used to find the latest run for ``last``.
+        weights_only: ``resume_weights_only=true``: a new run that starts from the checkpoint's
+            weights writes its own folder (``default``), leaving the earlier run's files alone.
 
     Returns:
         ``default`` for a fresh run; ``<run>`` for a checkpoint in ``<run>/checkpoints/``; for
@@ -29,7 +33,7 @@ def run_dir(default: str, ckpt_path: str | None, config_name: str = "") -> str:
     Raises:
         FileNotFoundError: ``ckpt_path=last`` and no such run exists.
     """
-    if not ckpt_path:
+    if not ckpt_path or (weights_only and ckpt_path != "last"):
         return default
     if ckpt_path == "last":
         return _latest_run(Path(default), config_name)
@@ -83,4 +87,29 @@ def discard_failed_start(folder: str | Path) -> bool:
             item.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # e.g. the working directory itself
         folder.rmdir()
+    return True
+
+
+#: run folder -> the earlier ``.hydra/`` record moved aside by this process (see
+#: :func:`keep_earlier_record`), so that a resume that fails before it starts can put it back
+_MOVED_RECORDS: dict[Path, Path] = {}
+
+
+def keep_earlier_record(record: Path, target: Path) -> None:
+    """Move an earlier run's ``.hydra/`` record to ``target`` (``.hydra-<time>/``) before Hydra
+    writes this run's, remembering it for :func:`restore_earlier_record`."""
+    record.rename(target)
+    _MOVED_RECORDS[record.resolve()] = target.resolve()
+
+
+def restore_earlier_record(folder: str | Path, subdir: str = ".hydra") -> bool:
+    """Put back the ``.hydra/`` record :func:`keep_earlier_record` moved aside in ``folder``,
+    replacing the record of a resume that failed before its first step; returns whether one was
+    put back."""
+    record = (Path(folder) / subdir).resolve()
+    earlier = _MOVED_RECORDS.pop(record, None)
+    if earlier is None or not earlier.is_dir():
+        return False
+    shutil.rmtree(record, ignore_errors=True)
+    earlier.rename(record)
     return True

@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from flowdiff.checkpoints.run_folders import keep_earlier_record
 from flowdiff.cli.errors import exit_now
 from flowdiff.config.checks import check_output_folder
 from flowdiff.errors import OutputError
@@ -38,4 +39,4 @@ class OutputGuard(Callback):
             stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(record.stat().st_mtime))
             target = record.with_name(f"{record.name}-{stamp}")
             if not target.exists():
-                record.rename(target)
+                keep_earlier_record(record, target)

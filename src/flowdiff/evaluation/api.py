@@ -141,8 +141,8 @@ def evaluate(
     }
     check_evaluate_args(model, datamodule, sampler, counts, options, guidance_scale)
     if isinstance(model, (str, os.PathLike)):
-        datamodule = datamodule or build_datamodule(model)
-        model = load_model(model).model
+        path, model = model, load_model(model).model  # the checkpoint first: is it there?
+        datamodule = datamodule or build_datamodule(path)
     if datamodule is None:
         raise InputValueError("evaluate(model=<module>) needs datamodule=... to compare against.")
     datamodule.setup("fit")

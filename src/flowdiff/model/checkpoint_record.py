@@ -27,6 +27,24 @@ def parts_record(network: nn.Module, path: Any, sampler: Any) -> dict[str, Any]:
     }
 
 
+def _target(factory: Any) -> str | None:
+    """``module.qualname`` of what a (partial) factory builds; ``None`` for no factory."""
+    if factory is None:
+        return None
+    built = getattr(factory, "func", factory)
+    name = getattr(built, "__qualname__", type(built).__qualname__)
+    return f"{getattr(built, '__module__', '?')}.{name}"
+
+
+def optimizer_record(module: Any) -> dict[str, str | None]:
+    """What a checkpoint records of how the module is optimised: the optimizer's and the
+    schedule's import paths (``None``: no schedule)."""
+    return {
+        "optimizer": _target(getattr(module, "optimizer_factory", None)),
+        "lr_scheduler": _target(getattr(module, "lr_scheduler_factory", None)),
+    }
+
+
 def rebuild(
     cls: type[GenerativeModule],
     checkpoint: dict[str, Any],

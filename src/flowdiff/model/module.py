@@ -17,7 +17,7 @@ from lightning import LightningModule
 from torch import Tensor, nn
 
 from flowdiff.checkpoints.reading import read_checkpoint
-from flowdiff.model.checkpoint_record import parts_record, rebuild
+from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.input_checks import (
@@ -264,6 +264,7 @@ class GenerativeModule(LightningModule, PretrainedMixin):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record how to rebuild the network, path and sampler without the Hydra config."""
         checkpoint["flowdiff"] = parts_record(self.network, self.path, self.sampler)
+        checkpoint["flowdiff"]["optimizer"] = optimizer_record(self)
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]

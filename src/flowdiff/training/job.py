@@ -21,8 +21,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.checkpoints.atomic_io import AtomicCheckpointIO
-from flowdiff.checkpoints.reading import check_resume, trusted
-from flowdiff.checkpoints.run_folders import discard_failed_start
+from flowdiff.checkpoints.reading import trusted
+from flowdiff.checkpoints.run_folders import discard_failed_start, restore_earlier_record
 from flowdiff.compat import lightning_leaf_specs
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
@@ -32,6 +32,7 @@ from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
 from flowdiff.training.callbacks.run_identity import run_context
 from flowdiff.training.quiet import lightning_info_off, without_model_summary
+from flowdiff.training.resume import prepare_resume, weights_only_note
 
 #: Lightning callbacks that only write to a logger and raise when the trainer has none.
 LOGGER_ONLY_CALLBACKS = (LearningRateMonitor, DeviceStatsMonitor)
@@ -127,9 +128,12 @@ def fit(
     **parts: Any,
 ) -> tuple[GenerativeModule, L.Trainer]:
     """Seed, build (see :func:`build` for ``datamodule`` and ``parts``) and fit; resume from
-    ``cfg.ckpt_path`` when set (``last``: the run folder's latest checkpoint). A run that fails
-    before its first training step leaves no run folder behind
-    (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`).
+    ``cfg.ckpt_path`` when set (``last``: the run folder's latest checkpoint), after checking it
+    fits the model and was trained with the configured optimizer and schedule
+    (:mod:`flowdiff.training.resume`; ``resume_weights_only=true`` takes its weights only). A run
+    that fails before its first training step leaves no run folder behind
+    (:func:`~flowdiff.checkpoints.run_folders.discard_failed_start`), and a resume that does
+    keeps the run's earlier ``.hydra/`` record.
 
     With ``quiet`` (the default from Python) Lightning's announcements, the seed line and the
     model summary are left out: the progress bar, warnings and the closing "Training ended"
@@ -138,18 +142,20 @@ def fit(
     Returns:
         The trained module (the weights early stopping or EMA left in it) and its trainer.
     """
-    trainer = None
+    trainer, start_step = None, 0
     try:
         resolve_settings(cfg)
         preflight(cfg)
         with lightning_info_off(quiet):
             L.seed_everything(cfg.seed, workers=True, verbose=not quiet)
             datamodule, model, trainer = build(cfg, datamodule, quiet=quiet, **parts)
-            check_resume(cfg.get("ckpt_path"), model, cfg.get("trust_checkpoint"))
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            ckpt_path, start_step = prepare_resume(cfg, model)
+            if weights_only_note(cfg):
+                rank_zero_info(weights_only_note(cfg))
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         _finish_wandb(trainer)
     except BaseException:
-        if trainer is None or (trainer.global_step == 0 and trainer.is_global_zero):
+        if trainer is None or (trainer.global_step <= start_step and trainer.is_global_zero):
             _discard_failed_start(cfg)
         raise
     rank_zero_info(f"Training ended at epoch {trainer.current_epoch}: {stop_reason(trainer)}")
@@ -173,6 +179,8 @@ def _discard_failed_start(cfg: DictConfig) -> None:
     """A run that failed before its first step leaves no folder that looks like a run."""
     folder = _run_folder(cfg)
     if folder is not None:
+        # a resume that failed before its first step keeps the run's earlier .hydra/ record
+        restore_earlier_record(folder, OmegaConf.select(cfg, "hydra.output_subdir") or ".hydra")
         discard_failed_start(folder)
 
 
