@@ -10,7 +10,7 @@ from torch import nn
 
 from flowdiff.checkpoints.upgrade import RECORD_FORMAT
 from flowdiff.checkpoints.weights import model_state_dict
-from flowdiff.components import describe
+from flowdiff.components import describe, public_name
 
 if TYPE_CHECKING:
     from flowdiff.model.module import GenerativeModule
@@ -32,8 +32,9 @@ def _target(factory: Any) -> str | None:
     if factory is None:
         return None
     built = getattr(factory, "func", factory)
-    name = getattr(built, "__qualname__", type(built).__qualname__)
-    return f"{getattr(built, '__module__', '?')}.{name}"
+    if not hasattr(built, "__qualname__"):  # an instance with __call__
+        built = type(built)
+    return public_name(built)
 
 
 def optimizer_record(module: Any) -> dict[str, str | None]:

@@ -27,6 +27,10 @@ from flowdiff.model.checkpoint_record import optimizer_record
 LIGHTNING_NAMES = ("last", "best", "hpc")
 
 
+def _name(target: str | None) -> str | None:
+    return None if target is None else target.rpartition(".")[2]
+
+
 def _state_keys(checkpoint: dict[str, Any]) -> set[str] | None:
     states = checkpoint.get("optimizer_states") or []
     if not states or not states[0].get("param_groups"):
@@ -46,8 +50,12 @@ def _differences(checkpoint: dict[str, Any], module: Any) -> list[str]:
     """``"optimizer: A -> B"`` lines for what changed between the checkpoint and ``module``."""
     now = optimizer_record(module)
     saved = checkpoint.get("flowdiff", {}).get("optimizer")
-    if saved is not None:
-        return [f"{key} {saved[key]} -> {now[key]}" for key in now if saved.get(key) != now[key]]
+    if saved is not None:  # compared by name, so that a class or function may move
+        return [
+            f"{key} {saved.get(key)} -> {now[key]}"
+            for key in now
+            if _name(saved.get(key)) != _name(now[key])
+        ]
     changes = []  # an older checkpoint: compare the structure of the saved state
     saved_keys, built_keys = _state_keys(checkpoint), _built_keys(module.optimizer_factory)
     if saved_keys is not None and built_keys is not None and saved_keys != built_keys:
