@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.checkpoints.weights import weights_label
-from flowdiff.model.input_checks import check_device
+from flowdiff.model.devices import check_device
 from flowdiff.model.module import GenerativeModule
 
 

@@ -8,7 +8,7 @@ import torch
 from hydra.utils import instantiate
 
 from flowdiff.components import describe
-from flowdiff.model.input_checks import check_device
+from flowdiff.model.devices import check_device
 from flowdiff.samplers.base import Sampler
 
 

@@ -18,10 +18,10 @@ from torch import Tensor, nn
 
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
+from flowdiff.model.devices import check_device
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.input_checks import (
-    check_device,
     check_generate_args,
     check_guidance,
     check_parts,
