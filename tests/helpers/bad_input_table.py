@@ -21,7 +21,14 @@ from tests.helpers.config import REPO
 
 DOC = REPO / "docs" / "reliability.md"
 START, END = "<!-- bad_inputs:start -->", "<!-- bad_inputs:end -->"
+#: the Python API's table: errors raised by calls, recorded by ``record_python_error``
+PY_START, PY_END = "<!-- python_api:start -->", "<!-- python_api:end -->"
 TESTS = [
+    "tests/integration/test_bad_files.py",
+    "tests/integration/test_resume_changes.py",
+    "tests/unit/test_public_api_fuzz.py",
+    "tests/unit/checkpoints/test_integrity.py",
+    "tests/unit/model/test_pretrained_files.py",
     "tests/integration/test_bad_input.py",
     "tests/unit/training/test_nan_guard.py",
     "tests/integration/test_crash_safety.py",
@@ -46,14 +53,18 @@ def record() -> list[dict[str, str]]:
 def inputs() -> dict[str, str]:
     """``case name -> what was given`` from the tests' case tables (run from the repository
     root, as ``python -m tests.helpers.bad_input_table``, so that ``tests`` imports)."""
+    from tests.integration import test_bad_files as files
     from tests.integration import test_bad_input as cases
     from tests.integration import test_missing_extras as extras
+    from tests.unit import test_public_api_fuzz as fuzz
 
     given = {name: " ".join(args) for name, (args, _) in cases.CONFIG_CASES.items()}
     given |= {name: "data.data_dir=<folder>" for name in cases.DATA_CASES}
     for name, (_, extra, _) in cases.CKPT_CASES.items():
         given[name] = " ".join([*extra, "ckpt_path=<file>"])
-    given |= extras.GIVEN
+    given |= extras.GIVEN | files.GIVEN
+    given |= {name: what for name, (what, *_) in fuzz.CASES.items()}
+    given |= PYTHON_GIVEN
     return given | {
         "test_output_folder_not_writable": "hydra.run.dir=<a file>/run",
         "test_sample_without_ckpt_path": "flowdiff-sample num_samples=2",
@@ -75,9 +86,40 @@ def inputs() -> dict[str, str]:
     }
 
 
-def table(rows: list[dict[str, str]]) -> str:
+#: what the Python API tests outside the fuzz table give
+PYTHON_GIVEN = {
+    "test_flipped_bytes_inside_a_weight_tensor_are_refused_naming_the_file": (
+        "read_checkpoint(<last.ckpt with 64 bytes flipped inside a tensor>)"
+    ),
+    "test_disk_full_while_saving_keeps_the_previous_checkpoint": (
+        "atomic_torch_save(...) on a full disk (ENOSPC)"
+    ),
+    "truncated weights": "GenerativeModule.from_pretrained(<folder, model.safetensors cut>)",
+    "altered weights": "GenerativeModule.from_pretrained(<folder, 64 weight bytes flipped>)",
+    "broken config.json": "GenerativeModule.from_pretrained(<folder, config.json cut>)",
+    "config.json of another width": (
+        "GenerativeModule.from_pretrained(<folder, config.json hidden 16 -> 32>)"
+    ),
+    "config.json naming no class": (
+        "GenerativeModule.from_pretrained(<folder, network _target_ misspelt>)"
+    ),
+    "test_save_pretrained_replaces_a_folder_whole_and_a_full_disk_changes_nothing": (
+        "model.save_pretrained(<existing folder>) on a full disk (ENOSPC)"
+    ),
+    "optimizer changed": "flowdiff-train ckpt_path=<run>/checkpoints/last.ckpt model/optimizer=sgd",
+    "schedule changed": "flowdiff-train ckpt_path=<...> model/lr_scheduler=step",
+    "test_older_checkpoint_without_the_record_is_compared_by_its_state": (
+        "flowdiff-train ckpt_path=<older last.ckpt> model/optimizer=sgd"
+    ),
+    "test_resume_weights_only_needs_a_file_and_gets_its_own_folder": (
+        "flowdiff-train resume_weights_only=true (no ckpt_path)"
+    ),
+}
+
+
+def table(rows: list[dict[str, str]], heading: str = "stderr; exit code 1") -> str:
     given = inputs()
-    out = ["| Bad input | Given | Test | Exact message (stderr; exit code 1) |"]
+    out = [f"| Bad input | Given | Test | Exact message ({heading}) |"]
     out.append("|---|---|---|---|")
     for row in rows:
         file, _, name = row["test"].partition("::")
@@ -89,11 +131,18 @@ def table(rows: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
-    text = DOC.read_text()
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    DOC.write_text(f"{head}{START}\n{table(record())}\n{END}{tail}")
-    print(f"wrote the table to {DOC}")
+    rows = record()
+    cli_rows = [row for row in rows if row.get("table") != "python"]
+    python_rows = [row for row in rows if row.get("table") == "python"]
+    text = _replace(DOC.read_text(), START, END, table(cli_rows))
+    text = _replace(text, PY_START, PY_END, table(python_rows, "the exception raised"))
+    DOC.write_text(text)
+    print(f"wrote the tables to {DOC}")
+
+
+def _replace(text: str, start: str, end: str, content: str) -> str:
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ if they are reached).
 
 Each case is ``name: (what is given, call, error kind, words the message must hold)``; with
 ``FLOWDIFF_RECORD_MESSAGES`` set the messages land in docs/reliability.md's Python API table
-(``python -m studies.bad_input_table``).
+(``python -m tests.helpers.bad_input_table``).
 """
 
 from __future__ import annotations
@@ -235,6 +235,24 @@ CASES = {
         lambda c: GenerativeModule.from_checkpoint(c.checkpoint, map_location="gpu0"),
         InputValueError,
         ["map_location='gpu0'", "'cpu', 'cuda'"],
+    ),
+    "from_checkpoint given a path": (
+        "GenerativeModule.from_checkpoint('model.ckpt')",
+        lambda c: GenerativeModule.from_checkpoint(str(c.ckpt)),
+        InputTypeError,
+        ["is a path", "load_from_checkpoint(path)"],
+    ),
+    "from_checkpoint of another dict": (
+        "GenerativeModule.from_checkpoint({'state_dict': {}})",
+        lambda c: GenerativeModule.from_checkpoint({"state_dict": {}}),
+        InputValueError,
+        ["checkpoint has no flowdiff, hyper_parameters", "flowdiff-train"],
+    ),
+    "ema not a bool": (
+        "GenerativeModule.from_checkpoint(checkpoint, ema='raw')",
+        lambda c: GenerativeModule.from_checkpoint(c.checkpoint, ema="raw"),
+        InputTypeError,
+        ["ema='raw'", "True (EMA weights) or False"],
     ),
     "missing checkpoint": (
         "GenerativeModule.load_from_checkpoint('nope.ckpt')",

@@ -217,3 +217,27 @@ def warn_nonfinite(x: Tensor, where: str = "GenerativeModule.generate") -> None:
             NonFiniteSampleWarning,
             stacklevel=3,
         )
+
+
+def check_checkpoint_dict(checkpoint: Any, ema: Any) -> None:
+    """Refuse what ``GenerativeModule.from_checkpoint`` cannot rebuild a module from."""
+    if isinstance(checkpoint, (str, bytes)) or hasattr(checkpoint, "__fspath__"):
+        raise InputTypeError(
+            f"checkpoint={str(checkpoint)!r} is a path; from_checkpoint takes the dict "
+            "read_checkpoint returns: use GenerativeModule.load_from_checkpoint(path)."
+        )
+    if not isinstance(checkpoint, dict):
+        raise InputTypeError(
+            f"checkpoint must be the dict read_checkpoint(path) returns, not a "
+            f"{type(checkpoint).__name__}."
+        )
+    missing = [
+        key for key in ("flowdiff", "hyper_parameters", "state_dict") if key not in checkpoint
+    ]
+    if missing:
+        raise InputValueError(
+            f"checkpoint has no {', '.join(missing)}: it was not written by flowdiff's "
+            "GenerativeModule; use a checkpoint from flowdiff-train."
+        )
+    if not isinstance(ema, bool):
+        raise InputTypeError(f"ema={ema!r} must be True (EMA weights) or False (raw weights).")

@@ -1,6 +1,6 @@
 """GenerativeModule: one LightningModule for flow matching and diffusion alike.
 
-About 290 lines, over the house's ~250: the class is the library's main public surface
+About 300 lines, over the house's ~250: the class is the library's main public surface
 (training step, sampling with guidance and normalisation, checkpoint loading) and each method is
 short; its helpers live beside it (``loss_window``, ``checkpoint_record``, ``guidance``,
 ``normalizer``, ``hub``) and in :mod:`flowdiff.optim.configure`.
@@ -22,6 +22,7 @@ from flowdiff.model.devices import check_device
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.input_checks import (
+    check_checkpoint_dict,
     check_generate_args,
     check_guidance,
     check_parts,
@@ -300,4 +301,5 @@ class GenerativeModule(LightningModule, PretrainedMixin):
         """:meth:`load_from_checkpoint` for a checkpoint already read with
         :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
         check_device(map_location, "map_location")
+        check_checkpoint_dict(checkpoint, ema)
         return rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)
