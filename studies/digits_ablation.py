@@ -13,7 +13,8 @@ steps can be fitted into the default's time.
     taskset -c 0 python -m studies.digits_ablation --time --name cnn model/network=cnn
     python -m studies.digits_ablation --config-name train_hf_diffusion --name ddpm
 
-Rows are appended as JSON lines to ``--output`` (default ``outputs/digits_ablation.jsonl``);
+Rows are appended as JSON lines to ``--output`` (default ``outputs/digits_ablation.jsonl``), and
+``--table`` writes them as a dated result file (``studies/results/digits_ablation-<date>.md``);
 the runs stay under ``outputs/digits_ablation/<name>/``, and a second call with the same
 ``--name`` scores the kept checkpoint with other ``--variants`` instead of training again.
 """
@@ -43,6 +44,7 @@ from flowdiff.evaluation.suite import MetricOptions
 from flowdiff.inference import build_sampler
 from flowdiff.metrics import c2st, c2st_per_condition
 from flowdiff.training import build, train
+from studies.common import provenance, publish, result_file
 
 #: Where each row's run (checkpoints, data config) is kept, so that it can be scored again.
 RUNS = Path("outputs/digits_ablation")
@@ -221,7 +223,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the train config")
     parser.add_argument("--config-name", default="train")
     parser.add_argument("--name", help="the run's name (required unless --table)")
-    parser.add_argument("--table", action="store_true", help="print --output as Markdown")
+    parser.add_argument(
+        "--table", action="store_true", help="--output's rows as Markdown, into --results"
+    )
     parser.add_argument(
         "--sweep", action="store_true", help="pixel C2ST of the kept run for each --variants"
     )
@@ -238,10 +242,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="sampling variants scored on the trained model: '' 'clip=0' 'method=euler,steps=8'",
     )
     parser.add_argument("--output", type=Path, default=Path("outputs/digits_ablation.jsonl"))
+    parser.add_argument("--results", type=Path, default=result_file("digits_ablation"))
     args = parser.parse_args(argv)
     if args.table:
         rows = [json.loads(line) for line in args.output.read_text().splitlines()]
-        print(markdown(rows))
+        body = ["## Digits ablation: the scored rows", "", *provenance(), "", markdown(rows)]
+        publish(args.results, "digits_ablation", "\n".join(body))
         return rows
     if not args.name:
         parser.error("--name is required")

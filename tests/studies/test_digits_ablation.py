@@ -40,7 +40,9 @@ def test_variants_parse_and_rows_make_a_table(tmp_path: Path):
     ]
     output = tmp_path / "rows.jsonl"
     output.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert len(bench.main(["--table", "--output", str(output)])) == 3
+    results = tmp_path / "results.md"
+    assert len(bench.main(["--table", "--output", str(output), "--results", str(results)])) == 3
+    assert bench.markdown(rows) in results.read_text()  # the dated result file holds the table
     table = bench.markdown(rows).splitlines()
     assert len(table) == 4  # header, rule, the two scored rows (not the timing row)
     assert (
