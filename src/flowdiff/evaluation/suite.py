@@ -9,7 +9,9 @@
   saturated class accuracy cannot: grey speckle on a background that is always black in real
   images, blurred strokes, wrong stroke widths. With ``fid=True`` also the Inception FID of the
   papers (extra ``flowdiff[fid]``; it downloads its weights on first use, so it is off by
-  default).
+  default). With ``full_c2st=True`` also ``c2st_full``: sbibm's C2ST (a 10 x dim MLP, no early
+  stopping) of the generated images against *all* real ones (training and held-out), generated
+  pixels rounded to the values real pixels take; its floor compares two halves of the real data.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from flowdiff.metrics import (
     FeatureClassifier,
     c2st,
     c2st_per_condition,
+    c2st_sbibm,
     energy_distance,
     mmd,
     sliced_wasserstein,
+    snap_to_levels,
     wasserstein2,
 )
 from flowdiff.metrics.distances import as_matrix
@@ -45,6 +49,7 @@ class MetricOptions:
     min_per_condition: int = 20
     seed: int = 0
     fid: bool = False  # Inception FID (images; downloads its weights on first use)
+    full_c2st: bool = False  # images: sbibm's C2ST against all real images (slow: minutes)
 
 
 class MetricSuite:
@@ -88,7 +93,10 @@ class MetricSuite:
         real_cond = None if ref.val_cond is None else ref.val_cond[:n]
         cond = None if cond is None else cond[:n]
         if self.features is not None:
-            return self._image_scores(ref.val_x[:n], real_cond, x[:n], cond)
+            scores = self._image_scores(ref.val_x[:n], real_cond, x[:n], cond)
+            if self.options.full_c2st:  # all samples, not the first n
+                scores["c2st_full"] = self.full_c2st(x)
+            return scores
         return self._vector_scores(ref.val_x[:n], real_cond, x[:n], cond)
 
     def floor(self) -> dict[str, float]:
@@ -109,7 +117,28 @@ class MetricSuite:
             scores["fid"] = self.inception_fid(ref.val_x[:n], ref.train_x[:n])
         if self.features.has_classes:
             scores["cond_accuracy"] = self.features.accuracy(ref.val_x[:n], ref.val_cond[:n])
+        if self.options.full_c2st:
+            scores["c2st_full"] = self.full_c2st_floor()
         return scores
+
+    def full_c2st_floor(self) -> float:
+        """:meth:`full_c2st`'s real-vs-real floor: two random halves of all real images."""
+        real = self._all_real()
+        order = np.random.default_rng(self.options.seed).permutation(len(real))
+        half = len(real) // 2
+        return c2st_sbibm(real[order[:half]], real[order[half : 2 * half]])
+
+    def _all_real(self) -> np.ndarray:
+        """Every real image, training and held-out, flattened ``(N, C * H * W)``."""
+        return np.concatenate([as_matrix(self.reference.train_x), as_matrix(self.reference.val_x)])
+
+    def full_c2st(self, x: Tensor) -> float:
+        """sbibm's C2ST of generated images ``x`` ``(M, C, H, W)`` (rounded to the values real
+        pixels take) against as many of all the real images; draw them with the real images'
+        conditions (training then held-out) for a like-for-like test."""
+        real = self._all_real()
+        n = min(len(real), len(x))
+        return c2st_sbibm(real[:n], snap_to_levels(x[:n], real))
 
     def _vector_scores(self, real_x, real_cond, x, cond) -> dict[str, float]:
         o = self.options
