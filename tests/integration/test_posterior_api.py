@@ -12,7 +12,7 @@ import torch
 from flowdiff.config import compose_config
 from flowdiff.evaluation.job import evaluate_checkpoints
 from flowdiff.inference.job import sample
-from flowdiff.sbi import PosteriorEstimator
+from flowdiff.sbi import Posterior, PosteriorEstimator
 from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.training import fit
 
@@ -43,20 +43,23 @@ def test_cli_route_gives_the_same_model(fitted, simulations, tmp_path):
         assert torch.equal(value, api[key]), key
 
 
-def test_saved_posterior_loads_and_draws_the_same(fitted, simulations, tmp_path):
+def test_saved_posterior_is_one_file_that_loads_and_draws_the_same(fitted, simulations, tmp_path):
     _, posterior = fitted
     path = posterior.save(tmp_path / "posterior.ckpt")
-    loaded = PosteriorEstimator.load(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posterior.ckpt"]
+    loaded = Posterior.load(path)
     x_o = simulations[1][:3]
     first = posterior.sample((50,), x=x_o, generator=torch.Generator().manual_seed(0))
     again = loaded.sample((50,), x=x_o, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(first, again)
-    assert loaded.config.data.file.endswith("posterior.simulations.npz")
+    assert loaded.config.data.shape == [2] and loaded.config.data.file is None
+    with pytest.warns(DeprecationWarning, match="Posterior.load"):
+        PosteriorEstimator.load(path)
 
 
 def test_flowdiff_sample_and_eval_read_a_saved_posterior(fitted, simulations, tmp_path):
     _, posterior = fitted
-    path = posterior.save(tmp_path / "posterior.ckpt")
+    path = posterior.write_run(tmp_path / "run")  # eval rebuilds the training split from it
     observations = tmp_path / "obs.npy"
     np.save(observations, simulations[1][:4])
     overrides = [f"ckpt_path={path}", f"conditions={observations}", "device=cpu"]

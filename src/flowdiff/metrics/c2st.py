@@ -7,19 +7,22 @@ samples are indistinguishable, 1.0 means every sample is told apart.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.base import ClassifierMixin, clone
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from flowdiff.metrics.distances import as_matrix
+
+if TYPE_CHECKING:  # scikit-learn is imported where used: `import flowdiff.metrics` stays light
+    from sklearn.base import ClassifierMixin
 
 
 def default_classifier(dim: int, seed: int = 0) -> ClassifierMixin:
     """A standardising MLP with ``10 * dim`` hidden units (at most 256), as sbi's C2ST uses."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     hidden = min(256, 10 * dim)
     return make_pipeline(
         StandardScaler(),
@@ -51,6 +54,9 @@ def c2st(x, y, folds: int = 5, seed: int = 0, classifier: ClassifierMixin | None
     folds = max(2, min(folds, len(x), len(y)))
     features = np.concatenate([x, y])
     labels = np.concatenate([np.zeros(len(x)), np.ones(len(y))])
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
     model = clone(classifier) if classifier is not None else default_classifier(x.shape[1], seed)
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return float(np.mean(cross_val_score(model, features, labels, cv=split, scoring="accuracy")))
@@ -76,6 +82,9 @@ def c2st_sbibm(reference, samples, folds: int = 5, seed: int = 1) -> float:
     Returns:
         Mean held-out accuracy in [0, 1]; 0.5 when the samples cannot be told apart.
     """
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.neural_network import MLPClassifier
+
     x = as_matrix(reference).astype(np.float32)
     y = as_matrix(samples).astype(np.float32)
     mean, std = x.mean(axis=0), x.std(axis=0, ddof=1)

@@ -8,7 +8,6 @@ distribution and grows as they part. The optimal-transport ones use POT (``ot``)
 from __future__ import annotations
 
 import numpy as np
-import ot
 from scipy.spatial.distance import cdist
 
 
@@ -70,6 +69,8 @@ def wasserstein2(x, y) -> float:
     Costs O(n² D) memory and about O(n³) time: keep ``n`` to a few thousand.
     """
     x, y = as_matrix(x), as_matrix(y)
+    import ot  # POT imports scikit-learn and matplotlib: only where used
+
     cost = ot.dist(x, y, metric="sqeuclidean")
     uniform_x, uniform_y = ot.unif(len(x)), ot.unif(len(y))
     return float(np.sqrt(max(ot.emd2(uniform_x, uniform_y, cost, numItermax=1_000_000), 0.0)))
@@ -79,4 +80,6 @@ def sliced_wasserstein(x, y, projections: int = 200, seed: int = 0) -> float:
     """Sliced 2-Wasserstein distance over ``projections`` random directions
     (``ot.sliced_wasserstein_distance``); cheap in any dimension."""
     x, y = as_matrix(x), as_matrix(y)
+    import ot
+
     return float(ot.sliced_wasserstein_distance(x, y, n_projections=projections, seed=seed))

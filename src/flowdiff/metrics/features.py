@@ -13,12 +13,16 @@ pixels judged 99.7% correct).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import linalg
-from sklearn.decomposition import PCA
-from sklearn.neural_network import MLPClassifier
 
 from flowdiff.metrics.distances import as_matrix
+
+if TYPE_CHECKING:  # scikit-learn is imported where used
+    from sklearn.decomposition import PCA
+    from sklearn.neural_network import MLPClassifier
 
 
 def frechet_distance(x, y) -> float:
@@ -57,6 +61,9 @@ class FeatureClassifier:
 
     def fit(self, x, labels=None) -> FeatureClassifier:
         """Fit on training samples ``x`` ``(n, ...)`` and optional class labels ``(n,)``."""
+        from sklearn.decomposition import PCA
+        from sklearn.neural_network import MLPClassifier
+
         x = as_matrix(x)
         self.mean, self.scale = x.mean(0), float(x.std()) or 1.0
         x = self._standardize(x)

@@ -12,7 +12,6 @@ class, so that every pair still joins noise to data of the class it is condition
 from __future__ import annotations
 
 import numpy as np
-import ot
 import torch
 from torch import Tensor
 
@@ -24,6 +23,8 @@ def independent(x_0: Tensor, x_1: Tensor, cond: Tensor | None = None) -> Tensor:
 
 def _transport_order(x_0: Tensor, x_1: Tensor) -> Tensor:
     """Indices ``(n,)`` such that ``x_0[order]`` is the optimal partner of each ``x_1``."""
+    import ot  # POT pulls in scikit-learn and matplotlib: imported only for OT pairing
+
     cost = torch.cdist(x_1.flatten(1).double(), x_0.flatten(1).double()).pow(2)
     uniform = np.full(len(x_1), 1.0 / len(x_1))
     plan = ot.emd(uniform, uniform, cost.cpu().numpy())  # a permutation matrix / n

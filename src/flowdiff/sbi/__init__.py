@@ -1,25 +1,59 @@
-"""Simulation-based inference: posteriors ``q(theta | x)`` fitted to simulations in memory,
-and the calibration checks to run before trusting them.
+"""Simulation-based inference: posteriors ``q(theta | x)`` fitted to simulations in memory, in
+sbi's posterior protocol, and the calibration checks to run before trusting them.
 
     from flowdiff.sbi import PosteriorEstimator
     posterior = PosteriorEstimator().fit(theta, x)
     samples = posterior.sample((10_000,), x=x_o)
+
+Names are imported on first use (PEP 562), so ``import flowdiff.sbi`` is fast; scikit-learn,
+matplotlib and diffusers are imported only by what needs them (C2ST, figures, diffusion paths).
 """
 
-from flowdiff.sbi.diagnostics import (
-    Calibration,
-    calibration,
-    calibration_from_samples,
-    posterior_c2st,
-)
-from flowdiff.sbi.estimator import PosteriorEstimator
-from flowdiff.sbi.posterior import Posterior
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowdiff.sbi.diagnostics import (
+        Calibration,
+        calibration,
+        calibration_from_samples,
+        posterior_c2st,
+    )
+    from flowdiff.sbi.estimator import PosteriorEstimator
+    from flowdiff.sbi.posterior import Posterior
+    from flowdiff.sbi.rounds import Round, TruncatedRounds
+
+#: Public name -> the module that defines it.
+_HOMES = {
+    "Calibration": "flowdiff.sbi.diagnostics",
+    "Posterior": "flowdiff.sbi.posterior",
+    "PosteriorEstimator": "flowdiff.sbi.estimator",
+    "Round": "flowdiff.sbi.rounds",
+    "TruncatedRounds": "flowdiff.sbi.rounds",
+    "calibration": "flowdiff.sbi.diagnostics",
+    "calibration_from_samples": "flowdiff.sbi.diagnostics",
+    "posterior_c2st": "flowdiff.sbi.diagnostics",
+}
 
 __all__ = [
     "Calibration",
     "Posterior",
     "PosteriorEstimator",
+    "Round",
+    "TruncatedRounds",
     "calibration",
     "calibration_from_samples",
     "posterior_c2st",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'flowdiff.sbi' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

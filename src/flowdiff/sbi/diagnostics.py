@@ -7,20 +7,22 @@ uniformity test, TARP expected coverage, and C2ST against reference posterior sa
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
-from flowdiff.metrics.c2st import c2st
 from flowdiff.metrics.calibration import (
     rank_pvalues,
     sbc_ranks,
     tarp_credibility,
     uniformity_pvalue,
 )
-from flowdiff.plotting.calibration import coverage_figure, sbc_figure
+
+if TYPE_CHECKING:  # matplotlib and scikit-learn are imported where used: a fast import
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -73,9 +75,13 @@ class Calibration:
         }
 
     def sbc_figure(self) -> Figure:
+        from flowdiff.plotting.calibration import sbc_figure
+
         return sbc_figure(self.ranks, self.num_samples, self.labels, pvalues=self.sbc_pvalues)
 
     def coverage_figure(self) -> Figure:
+        from flowdiff.plotting.calibration import coverage_figure
+
         return coverage_figure(self.credibility, self.coverage_pvalue)
 
 
@@ -113,8 +119,9 @@ def calibration(
     one batched call.
 
     Args:
-        posterior: anything with ``sample((S,), x=(N, *x_shape), generator=...)`` returning
-            ``(S, N, *theta_shape)``, such as :class:`~flowdiff.sbi.Posterior`.
+        posterior: a :class:`~flowdiff.sbi.Posterior`, an sbi posterior, or anything with
+            ``sample_batched((S,), x=(N, *x_shape))`` or ``sample((S,), x=...)`` returning
+            ``(S, N, *theta_shape)``.
         theta: true parameters ``(N, *theta_shape)``.
         x: their simulated observations ``(N, *x_shape)``.
         num_samples: draws per observation ``S``.
@@ -122,16 +129,30 @@ def calibration(
         seed: seed of the draws, the rank jitter and the TARP reference points.
         labels: parameter names for the figures.
     """
-    generator = torch.Generator().manual_seed(seed)
-    samples = posterior.sample((num_samples,), x=torch.as_tensor(x), generator=generator)
+    samples = draws(posterior, num_samples, torch.as_tensor(x), seed, batched=True)
     theta = torch.as_tensor(theta).double().cpu().numpy()
     return calibration_from_samples(theta, samples.double().cpu().numpy(), alpha, seed, labels)
+
+
+def draws(posterior, count: int, x, seed: int, batched: bool):
+    """``count`` draws from any posterior: ``sample_batched`` for a batch of observations when
+    it has one (sbi's ``sample`` takes one x), ``generator=`` when ``sample`` takes it, else
+    the global seed."""
+    options = {}
+    if "generator" in inspect.signature(posterior.sample).parameters:
+        options["generator"] = torch.Generator().manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+    if batched and hasattr(posterior, "sample_batched"):
+        return posterior.sample_batched((count,), x=x, **options)
+    return posterior.sample((count,), x=x, **options)
 
 
 def posterior_c2st(posterior, x_o, reference, seed: int = 0, folds: int = 5) -> float:
     """C2ST between the posterior's draws for one observation ``x_o`` and ``reference``
     posterior samples ``(M, D)`` (e.g. exact ones): 0.5 is indistinguishable."""
+    from flowdiff.metrics.c2st import c2st
+
     reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
-    generator = torch.Generator().manual_seed(seed)
-    drawn = posterior.sample((len(reference),), x=torch.as_tensor(x_o), generator=generator)
+    drawn = draws(posterior, len(reference), torch.as_tensor(x_o), seed, batched=False)
     return c2st(reference, drawn.double().reshape(len(reference), -1).numpy(), folds, seed)

@@ -1,87 +1,44 @@
 """``PosteriorEstimator``: fit ``q(theta | x)`` to simulations held in memory.
 
-The estimator composes the same Hydra config as ``flowdiff-train data=arrays`` (so its defaults
-are that route's defaults: early stopping on the validation split with the best weights restored,
-a plateau learning-rate schedule), switches off what a notebook user does not want by default
-(figures, TensorBoard, run records), and trains through :func:`flowdiff.training.fit`: the
-same ``GenerativeModule``, callbacks and Lightning ``Trainer`` as the command line.
-:attr:`PosteriorEstimator.overrides` are the overrides that give the same model with
-``flowdiff-train data=arrays data.file=...``.
+The estimator composes the same config as ``flowdiff-train data=arrays`` once (so its defaults
+are that route's: early stopping on the validation split with the best weights restored, a
+plateau learning-rate schedule), sets the named settings on it as Python values
+(:mod:`flowdiff.sbi.settings`), and trains through :func:`flowdiff.training.fit`: the same
+``GenerativeModule``, callbacks and Lightning ``Trainer`` as the command line.
+:attr:`PosteriorEstimator.overrides` are the command-line overrides of the same model.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from torch import Tensor, nn
 
-from flowdiff.checkpoints.loading import load_model, train_config
 from flowdiff.config import compose_config
 from flowdiff.errors import ConfigError, DataError
 from flowdiff.paths.base import ProbabilityPath
-from flowdiff.sbi.inputs import as_float_tensor, check_prior, check_simulations, handle_nonfinite
+from flowdiff.sbi.fitting import check_split, check_trained, lean_overrides, override_text
+from flowdiff.sbi.inputs import (
+    as_float_tensor,
+    check_prior,
+    check_prior_support,
+    check_simulations,
+    handle_nonfinite,
+)
+from flowdiff.sbi.network_parts import network_parts
 from flowdiff.sbi.posterior import Posterior
+from flowdiff.sbi.settings import ALIASES, SETTINGS, apply_settings, check_setting, wall_time
 from flowdiff.training import fit as fit_config
 
 #: The top-level config the estimator composes (flow matching, as ``flowdiff-train``'s default).
 CONFIG_NAME = "train"
-#: Where an option named ``name`` is looked up, in this order: ``<prefix><name>``.
-OPTION_PREFIXES = (
-    "",
-    "model.network.",
-    "model.",
-    "data.",
-    "trainer.",
-    "callbacks.early_stopping.",
-    "model.sampler.",
-    "model.path.",
-)
-
-
-def hydra_value(value: Any) -> str:
-    """A Python value written as a Hydra override value (``None`` -> ``null``, lists...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    return str(value)
-
-
-def wall_time(seconds: float) -> str:
-    """Seconds as the ``DD:HH:MM:SS`` that ``max_time`` takes (rounded up to whole seconds)."""
-    if seconds <= 0:
-        raise ConfigError(f"max_time={seconds} must be a positive number of seconds.")
-    minutes, secs = divmod(math.ceil(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
-
-
-def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str]:
-    """This use's defaults on top of ``data=arrays`` (which stops early on the validation loss
-    and restores the best weights): one best checkpoint, quiet early stopping, and no figures,
-    logger or run records unless asked."""
-    overrides = [
-        "callbacks.early_stopping.verbose=false",
-        "callbacks.model_checkpoint.save_top_k=1",
-        "+trainer.enable_model_summary=false",
-    ]
-    if not figures:
-        overrides += ["callbacks.sample_figures=null", "callbacks.run_records=null"]
-    if not tensorboard:
-        overrides += ["~logger", "callbacks.lr_monitor=null"]
-    if not progress:
-        overrides += ["callbacks.progress_bar=null"]
-    return overrides
 
 
 class PosteriorEstimator:
@@ -92,25 +49,26 @@ class PosteriorEstimator:
         log_q = posterior.log_prob(samples[:100], x=x_o)
 
     Args:
-        network: a network config name of ``configs/model/network/`` (``"mlp_small"``, the
-            ``data=arrays`` default: a 128 x 3 residual MLP; ``"mlp"``, ``"tokens"``)
-            or a module with ``forward(theta_t, t, cond)`` (one that records its constructor
-            arguments, like flowdiff's networks, to be saved and reloaded).
-        path: a model config of ``configs/model/`` (``"flow_matching"``, ``"diffusion"``) or a
-            :class:`~flowdiff.paths.ProbabilityPath` object; ``log_prob`` needs flow matching.
-        prior: optional prior (``sample``/``log_prob``): posterior draws outside its support
-            are rejected.
-        output_dir: the run folder (checkpoints, and logs when asked); ``None`` trains in a
-            temporary folder removed after :meth:`fit`.
-        figures: also the validation sample figures and run records (``loss_curve.png``...).
-        tensorboard: also TensorBoard logs.
-        progress: show the progress bar.
-        overrides: more Hydra overrides, e.g. ``["trainer.precision=bf16-mixed"]``.
-        **options: config values by name, looked up at the top level (``batch_size``,
-            ``max_epochs``, ``base_lr``, ``seed``, ``sampling_steps``), then in the network
-            (``hidden``, ``depth``, ``dropout``), the model, the data (``val_fraction``), the
-            trainer (``accelerator``, ``max_steps``), early stopping (``patience``), sampler
-            and path.
+        network: a config name of ``configs/model/network/`` (``"mlp_small"``, the
+            ``data=arrays`` default: a 128 x 3 residual MLP; ``"mlp"``, ``"tokens"``) or a module
+            with ``forward(theta_t, t, cond)``.
+        path: ``"flow_matching"`` or ``"diffusion"`` (a model config of ``configs/model/``), or a
+            :class:`~flowdiff.paths.ProbabilityPath`; ``log_prob`` needs flow matching.
+        prior: optional prior (``sample``/``log_prob``): simulations it cannot have produced
+            are refused, posterior draws outside its support rejected.
+        embedding_net: observations go through it to a vector first, trained jointly: any
+            ``nn.Module`` ``(B, *x_shape) -> (B, F)`` or a config name of
+            ``configs/model/network/embedding/``: ``"mlp"``, ``"cnn1d"`` (time series),
+            ``"cnn"`` (images), ``"set"`` (sets of i.i.d. trials ``[n_trials, D]``).
+        batch_size, max_epochs, base_lr, seed, patience, val_fraction: training (``patience``:
+            validations without improvement before early stopping).
+        hidden, depth, dropout: the network's size.
+        steps: solver steps of the trained sampler (``sampling_steps`` on the command line).
+        accelerator, devices, precision: the Lightning trainer's.
+        output_dir: the run folder; ``None`` trains in a temporary folder removed after fit.
+        figures, tensorboard, progress: validation figures and run records, TensorBoard logs,
+            the progress bar.
+        overrides: more Hydra overrides for what has no argument, e.g. ``["trainer=cpu"]``.
     """
 
     def __init__(
@@ -118,84 +76,118 @@ class PosteriorEstimator:
         network: str | nn.Module = "mlp_small",
         path: str | ProbabilityPath = "flow_matching",
         prior=None,
+        embedding_net: str | nn.Module | None = None,
+        *,
+        batch_size: int | None = None,
+        max_epochs: int | None = None,
+        base_lr: float | None = None,
+        seed: int | None = None,
+        patience: int | None = None,
+        val_fraction: float | None = None,
+        hidden: int | None = None,
+        depth: int | None = None,
+        dropout: float | None = None,
+        steps: int | None = None,
+        accelerator: str | None = None,
+        devices: Any = None,
+        precision: str | None = None,
         output_dir: str | Path | None = None,
         figures: bool = False,
         tensorboard: bool = False,
         progress: bool = True,
         overrides: list[str] | tuple[str, ...] = (),
-        **options: Any,
+        **deprecated: Any,
     ):
-        self.network = network
-        self.path = path
-        self.prior = prior
-        self.output_dir = output_dir
+        named = dict(locals())
+        _check_part("network", network, nn.Module)
+        _check_part("path", path, ProbabilityPath)
+        _check_part("embedding_net", embedding_net, nn.Module, optional=True)
+        for flag in ("figures", "tensorboard", "progress"):
+            if not isinstance(named[flag], bool):
+                raise ConfigError(f"{flag}={named[flag]!r} must be True or False.")
+        if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
+            raise ConfigError(f"overrides={overrides!r} must be a list of 'key=value' strings.")
+        self.settings = {k: named[k] for k in SETTINGS if named[k] is not None}
+        self.settings.update(_renamed(deprecated, self.settings))
+        for name, value in self.settings.items():
+            check_setting(name, value)
+        self.network, self.path, self.prior = network, path, prior
+        self.embedding_net, self.output_dir = embedding_net, output_dir
         self.lean = lean_overrides(figures, tensorboard, progress)
         self.extra = list(overrides)
-        self.options = options
-        self.overrides: list[str] = []  # set by fit(): all overrides of the run
+        self.overrides: list[str] = []  # set by fit(): the command-line overrides of the run
         self.seconds: float | None = None  # wall time of the last fit
         self.posterior: Posterior | None = None  # the last fit's posterior
 
-    def config_overrides(self, theta_shape, x_shape) -> list[str]:
-        """All Hydra overrides of a run on simulations of these shapes (``data.file`` aside)."""
-        overrides = [
-            "data=arrays",
-            f"data.shape={hydra_value(list(theta_shape))}",
-            f"data.cond_shape={hydra_value(list(x_shape))}",
-        ]
+    def structure(self) -> list[str]:
+        """The config groups this run picks (``data=arrays``, the path, the network)."""
+        chosen = ["data=arrays"]
         if isinstance(self.path, str):
-            overrides.append(f"model={self.path}")
+            chosen.append(f"model={self.path}")
         if isinstance(self.network, str):
-            overrides.append(f"model/network={self.network}")
-        overrides += self.lean
-        base = compose_config(CONFIG_NAME, [*overrides, *self.extra])
-        overrides += [f"{key}={hydra_value(v)}" for key, v in self._option_keys(base).items()]
-        return overrides + self.extra
+            chosen.append(f"model/network={self.network}")
+        return chosen + self.lean
 
-    def _option_keys(self, cfg: DictConfig) -> dict[str, Any]:
-        keys = {}
-        for name, value in self.options.items():
-            found = [prefix + name for prefix in OPTION_PREFIXES if _has_key(cfg, prefix + name)]
-            if not found:
-                raise ConfigError(
-                    f"PosteriorEstimator option {name}={value!r} is not a setting of this run; "
-                    "use a config key such as batch_size, max_epochs, base_lr, hidden, depth, "
-                    "patience, val_fraction, or pass overrides=['<key>=<value>']."
-                )
-            keys[found[0]] = value
-        return keys
+    def config(self, theta_shape, x_shape, output_dir: str | Path | None = None) -> DictConfig:
+        """The training config for simulations of these shapes: composed once, then the
+        shapes and named settings set on it."""
+        try:
+            cfg = compose_config(CONFIG_NAME, [*self.structure(), *self.extra], output_dir)
+        except Exception as error:  # Hydra's own message names the override
+            raise ConfigError(f"PosteriorEstimator: {error}") from error
+        with open_dict(cfg):
+            cfg.data.shape, cfg.data.cond_shape = list(theta_shape), list(x_shape)
+            cfg.data.file = None  # the simulations are in memory
+            apply_settings(cfg, self.settings, "model.network")
+        settings = [
+            f"{SETTINGS[k].replace('network.', 'model.network.', 1)}" for k in self.settings
+        ]
+        shapes = [f"data.shape={list(theta_shape)}", f"data.cond_shape={list(x_shape)}"]
+        values = [override_text(key, cfg) for key in settings]
+        self.overrides = [*self.structure(), *shapes, *values, *self.extra]
+        return cfg
 
-    def fit(self, theta, x, max_time: float | None = None, nonfinite: str = "refuse") -> Posterior:
+    def fit(self, theta, x, max_time: Any = None, nonfinite: str = "refuse") -> Posterior:
         """Train ``q(theta | x)`` on simulations and return the posterior.
 
         Args:
             theta: parameters ``(N, *theta_shape)`` (tensor or array).
             x: their simulated observations ``(N, *x_shape)``.
-            max_time: stop training after this many seconds (besides early stopping).
+            max_time: stop training after this long (besides early stopping): seconds, or
+                ``"DD:HH:MM:SS"`` as on the command line.
             nonfinite: simulations with NaN/inf: ``refuse`` (an error with counts) or
                 ``drop`` (removed, with a warning).
 
         Returns:
             The :class:`Posterior`, with the best weights on the validation split.
+
+        Raises:
+            DataError, ConfigError: bad simulations or settings, before any training.
+            NonFiniteError: the validation loss was never finite.
         """
         theta, x = as_float_tensor(theta, "theta"), as_float_tensor(x, "x")
         check_simulations(theta, x)
         theta, x = handle_nonfinite(theta, x, nonfinite)
         check_prior(self.prior, theta.shape[1:])
-        self.overrides = self.config_overrides(theta.shape[1:], x.shape[1:])
-        if max_time is not None:
-            self.overrides.append(f"max_time={wall_time(max_time)}")
+        check_prior_support(self.prior, theta)
+        limit = wall_time(max_time) if max_time is not None else None
         folder = Path(self.output_dir or tempfile.mkdtemp(prefix="flowdiff-posterior-"))
-        cfg = compose_config(CONFIG_NAME, self.overrides, output_dir=folder)
-        with open_dict(cfg):
-            cfg.data.file = None  # the simulations are in memory
         start = time.perf_counter()
         try:
+            cfg = self.config(theta.shape[1:], x.shape[1:], folder)
+            check_split(len(theta), cfg.data.val_fraction)
+            if limit is not None:
+                cfg.max_time = limit
+                self.overrides.append(f"max_time={limit}")
+            parts = network_parts(cfg, self.network, self.embedding_net, x.shape[1:])
+            if not isinstance(self.path, str):
+                parts["path"] = self.path
             datamodule = instantiate(cfg.data, x=theta, cond=x)
-            model, trainer = fit_config(cfg, datamodule, **self._parts())
+            model, trainer = fit_config(cfg, datamodule, **parts)
         finally:
             if self.output_dir is None:
                 shutil.rmtree(folder, ignore_errors=True)
+        check_trained(trainer)
         self.seconds = time.perf_counter() - start
         posterior = Posterior(model, self.prior, cfg, (theta, x))
         posterior.global_step, posterior.epoch = trainer.global_step, trainer.current_epoch
@@ -218,24 +210,37 @@ class PosteriorEstimator:
         """:meth:`Posterior.log_prob` of the last fit's posterior."""
         return self._fitted("log_prob").log_prob(theta, x=x, **options)
 
-    def _parts(self) -> dict[str, Any]:
-        """The network and path given as objects rather than config names."""
-        parts = {"network": self.network, "path": self.path}
-        return {key: part for key, part in parts.items() if not isinstance(part, str)}
-
     @staticmethod
-    def load(path: str | Path, prior=None, device: str = "cpu") -> Posterior:
-        """A posterior saved by :meth:`Posterior.save` (or any conditional flowdiff
-        checkpoint, e.g. ``outputs/<run>/checkpoints/last.ckpt`` of ``data=arrays``)."""
-        model = load_model(path, device).model
-        try:
-            config = train_config(path)
-        except FileNotFoundError:
-            config = None
-        return Posterior(model, prior, config)
+    def load(path: str | Path, prior=None, device: str = "cpu", **options: Any) -> Posterior:
+        """Deprecated alias of :meth:`Posterior.load`."""
+        warnings.warn(
+            "PosteriorEstimator.load is deprecated; use Posterior.load(path, prior=...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Posterior.load(path, prior=prior, device=device, **options)
 
 
-def _has_key(cfg: DictConfig, key: str) -> bool:
-    parent, _, leaf = key.rpartition(".")
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    return isinstance(node, DictConfig) and leaf in node
+def _check_part(name: str, value: Any, kind: type, optional: bool = False) -> None:
+    if (optional and value is None) or isinstance(value, (str, kind)):
+        return
+    raise ConfigError(
+        f"{name}={type(value).__name__} must be a config name (a string) or a "
+        f"{kind.__name__}{' (or None)' if optional else ''}."
+    )
+
+
+def _renamed(deprecated: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """Old argument names, each with a one-line deprecation warning; anything else refused."""
+    renamed = {}
+    for old, value in deprecated.items():
+        if old not in ALIASES:
+            raise ConfigError(
+                f"PosteriorEstimator option {old}={value!r} is not a setting; use one of "
+                f"{sorted(SETTINGS)}, or pass overrides=['<key>=<value>']."
+            )
+        new = ALIASES[old]
+        warnings.warn(f"{old}= is deprecated; use {new}=.", DeprecationWarning, stacklevel=3)
+        if new not in settings:
+            renamed[new] = value
+    return renamed

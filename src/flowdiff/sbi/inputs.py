@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from flowdiff.errors import DataError
+from flowdiff.sbi.prior import inside_support
 
 #: What :meth:`PosteriorEstimator.fit` may do with simulations holding NaN or inf.
 NONFINITE_POLICIES = ("refuse", "drop")
@@ -112,10 +113,64 @@ def check_prior(prior, theta_shape: Sequence[int]) -> None:
             f"prior={type(prior).__name__} needs .sample(shape) and .log_prob(theta), like a "
             "torch.distributions distribution or sbi's BoxUniform."
         )
-    drawn = torch.as_tensor(prior.sample((2,)))
+    try:
+        drawn = torch.as_tensor(prior.sample((2,)))
+    except Exception as error:
+        raise DataError(
+            f"prior={type(prior).__name__}: prior.sample((2,)) failed ({error}); give a prior "
+            "whose sample(shape) returns a tensor (shape, *theta_shape)."
+        ) from error
     if tuple(drawn.shape[1:]) != tuple(theta_shape):
         raise DataError(
             f"prior draws parameters of shape {list(drawn.shape[1:])} but theta has shape "
             f"{list(theta_shape)} per simulation; give a prior over all {list(theta_shape)} "
             "parameters (e.g. BoxUniform(low, high) with low/high of that shape)."
         )
+
+
+def check_prior_support(prior, theta: Tensor) -> None:
+    """Every simulated ``theta`` ``(N, *theta_shape)`` lies where the prior has mass: the
+    simulations must come from the prior (or a proposal inside its support).
+
+    Raises:
+        DataError: naming how many rows fall outside, and the first one.
+    """
+    if prior is None:
+        return
+    inside = inside_support(prior, theta)
+    if not inside.all():
+        first = int(torch.nonzero(~inside)[0])
+        raise DataError(
+            f"{int((~inside).sum())} of {len(theta)} rows of theta lie outside the prior's "
+            f"support (first: row {first}, {theta[first].tolist()}), so this prior cannot have "
+            "produced them; pass the prior the simulations were drawn from (or prior=None)."
+        )
+
+
+def check_finite(value: Tensor, name: str) -> None:
+    """Refuse NaN/inf in an observation or parameter given to ``sample`` / ``log_prob``.
+
+    Raises:
+        DataError: naming the argument and the first row affected.
+    """
+    bad = _bad_rows(value) if value.dim() > 1 else ~torch.isfinite(value)
+    if bad.any():
+        first = int(torch.nonzero(bad)[0])
+        raise DataError(
+            f"{name} holds NaN or inf in {int(bad.sum())} of {len(value)} rows (first: row "
+            f"{first}); a posterior needs finite values: remove or replace those rows."
+        )
+
+
+def pair_rows(theta: Tensor, x_o: Tensor, single_x: bool) -> tuple[Tensor, Tensor]:
+    """``theta`` ``(N, ...)`` and observations ``x_o`` ``(B, ...)`` as one row each: one x
+    shared by all theta, one theta for all x, or one per row."""
+    if single_x or len(x_o) == 1:
+        return theta, x_o.expand(len(theta), *x_o.shape[1:])
+    if len(theta) == 1:
+        return theta.expand(len(x_o), *theta.shape[1:]), x_o
+    if len(theta) != len(x_o):
+        raise DataError(
+            f"theta has {len(theta)} rows but x has {len(x_o)}; give one x, or one per theta."
+        )
+    return theta, x_o

@@ -1,31 +1,37 @@
-"""A trained posterior ``q(theta | x)``: draw from it, evaluate its density, save it."""
+"""A trained posterior ``q(theta | x)`` in sbi's posterior protocol: ``sample``,
+``sample_batched``, ``log_prob``, ``log_prob_batched``, ``map``, ``set_default_x``, ``to``; and
+one-file ``save`` / ``load`` (:mod:`flowdiff.sbi.files`)."""
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning
-import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 from torch import Tensor
 
-from flowdiff.checkpoints.atomic_io import atomic_torch_save
 from flowdiff.errors import DataError
-from flowdiff.inference.sampler_choice import build_sampler
 from flowdiff.metrics.likelihood import log_likelihood
 from flowdiff.model.module import GenerativeModule
-from flowdiff.sbi.inputs import as_float_tensor, check_prior, observation_batch
-from flowdiff.sbi.prior import inside_support, rejection_sample
-
-log = logging.getLogger(__name__)
-
-#: Rows drawn through the network in one call (all observations together).
-SAMPLE_BATCH = 100_000
+from flowdiff.sbi import files
+from flowdiff.sbi.draws import (
+    check_density,
+    check_drawn,
+    check_steps,
+    draw_batched,
+    sample_size,
+    with_steps,
+)
+from flowdiff.sbi.inputs import (
+    as_float_tensor,
+    check_finite,
+    check_prior,
+    observation_batch,
+    pair_rows,
+)
+from flowdiff.sbi.prior import inside_support
 
 
 class Posterior:
@@ -35,9 +41,8 @@ class Posterior:
         model: the trained module; ``theta`` is its data, ``x`` its (float) condition.
         prior: optional prior with ``sample`` and ``log_prob``: draws outside its support are
             rejected (see :mod:`flowdiff.sbi.prior`) and get ``log_prob = -inf``.
-        config: the training config, written beside the checkpoint by :meth:`save`.
-        simulations: the ``(theta, x)`` the model was trained on, written by :meth:`save` so
-            that ``flowdiff-eval`` can rebuild the held-out split.
+        config: the training config (stored in the saved file).
+        simulations: the ``(theta, x)`` the model was trained on (for :meth:`write_run`).
     """
 
     def __init__(
@@ -61,158 +66,184 @@ class Posterior:
         self.prior = prior
         self.config = config
         self.simulations = simulations
+        self.default_x: Tensor | None = None
+        self.global_step, self.epoch = 0, 0
         #: ``(B,)`` share of draws inside the prior's support at the last :meth:`sample` call.
         self.acceptance_rate: Tensor | None = None
 
     def __repr__(self) -> str:
-        return (
-            f"Posterior(theta_shape={list(self.theta_shape)}, x_shape={list(self.x_shape)}, "
-            f"network={type(self.model.network).__name__}, prior={type(self.prior).__name__})"
-        )
+        shapes = f"theta_shape={list(self.theta_shape)}, x_shape={list(self.x_shape)}"
+        return f"Posterior({shapes}, prior={type(self.prior).__name__})"
+
+    # ------------------------------------------------------------------ sbi's conveniences
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> Posterior:
+        """Move the network (and draws, densities) to ``device``; returns the posterior."""
+        self.model.to(device)
+        if self.default_x is not None:
+            self.default_x = self.default_x.to(device)
+        return self
+
+    def set_default_x(self, x) -> Posterior:
+        """Condition on ``x`` whenever ``x`` is omitted; returns the posterior (as sbi)."""
+        x_o, single = self._observations(x, "x")
+        self.default_x = x_o[0] if single else x_o
+        return self
+
+    def _observations(self, x, name: str = "x") -> tuple[Tensor, bool]:
+        if x is None:
+            if self.default_x is None:
+                raise DataError(
+                    f"{name}=... is required: give the observation(s) to condition on, or call "
+                    "posterior.set_default_x(x_o) first."
+                )
+            x = self.default_x
+        x_o, single = observation_batch(as_float_tensor(x, name), self.x_shape)
+        check_finite(x_o, name)
+        return x_o.to(self.device), single
 
     # ------------------------------------------------------------------ sampling
     def sample(
         self,
-        sample_shape: Sequence[int] = (1,),
-        x: Tensor | None = None,
+        sample_shape=(1,),
+        x=None,
         generator: torch.Generator | None = None,
         steps: int | None = None,
         min_acceptance: float = 1e-3,
+        reject_outside_prior: bool = True,
+        max_sampling_batch_size: int = 100_000,
+        show_progress_bars: bool = False,
     ) -> Tensor:
         """Draw ``theta ~ q(theta | x)``.
 
         Args:
-            sample_shape: e.g. ``(n,)``; the draws per observation.
-            x: one observation ``x_shape`` or a batch ``(B, *x_shape)``.
+            sample_shape: e.g. ``(n,)`` (or ``n``); the draws per observation; 0 gives an empty
+                tensor.
+            x: one observation ``x_shape`` or a batch ``(B, *x_shape)``; omitted: the default
+                set by :meth:`set_default_x`.
             generator: seeds the draws (on the model's device, or the CPU).
             steps: solver steps instead of the trained sampler's (fewer: faster, coarser).
             min_acceptance: with a prior, sampling stops with an error when fewer than this
                 share of draws fall inside its support.
+            reject_outside_prior: redraw draws outside the prior's support (sbi's name).
+            max_sampling_batch_size: rows through the network in one call.
+            show_progress_bars: accepted for sbi's callers; no bar is shown.
 
         Returns:
             ``(*sample_shape, *theta_shape)`` for one observation, ``(*sample_shape, B,
-            *theta_shape)`` for a batch; on the CPU.
+            *theta_shape)`` for a batch; on the posterior's device.
         """
-        if x is None:
-            raise DataError("x=... is required: give the observation(s) to condition on.")
-        x_o, single = observation_batch(as_float_tensor(x, "x"), self.x_shape)
-        sample_shape = tuple(torch.Size(sample_shape))
-        n = math.prod(sample_shape)
-        sampler = self._sampler(steps)
+        x_o, single = self._observations(x)
+        drawn = self._sample(sample_shape, x_o, generator, steps, min_acceptance,
+                             reject_outside_prior, max_sampling_batch_size)  # fmt: skip
+        return drawn.squeeze(drawn.dim() - len(self.theta_shape) - 1) if single else drawn
 
-        def draw(m: int, index: Tensor) -> Tensor:
-            return self._draw(m, x_o[index], sampler, generator)
+    def sample_batched(self, sample_shape, x, **options: Any) -> Tensor:
+        """``(*sample_shape, B, *theta_shape)`` draws for a batch ``x`` ``(B, *x_shape)``, as
+        sbi's ``sample_batched`` (options as :meth:`sample`)."""
+        x_o, _ = self._observations(x)
+        return self.sample(sample_shape, x=x_o, **options)
 
-        if self.prior is None:
-            drawn = draw(n, torch.arange(len(x_o)))
-        else:
-            accept = lambda theta: inside_support(self.prior, theta)  # noqa: E731
-            rejection = rejection_sample(draw, accept, n, len(x_o), min_acceptance)
-            drawn, self.acceptance_rate = rejection.samples, rejection.acceptance
-            log.info("posterior.sample: acceptance rate %s", _rates(self.acceptance_rate))
-        drawn = drawn.reshape(*sample_shape, len(x_o), *self.theta_shape)
-        return drawn.squeeze(len(sample_shape)) if single else drawn
+    def _sample(self, sample_shape, x_o, generator, steps, min_acceptance, reject, batch):
+        shape, n = sample_size(sample_shape)
+        check_steps(steps)
+        if n == 0:
+            return torch.empty(*shape, len(x_o), *self.theta_shape, device=self.device)
+        sampler = with_steps(self.model.sampler, steps)
+        prior = self.prior if reject else None
+        drawn, self.acceptance_rate = draw_batched(
+            self.model, sampler, x_o, n, generator, prior, min_acceptance, batch
+        )
+        check_drawn(drawn)
+        return drawn.reshape(*shape, len(x_o), *self.theta_shape)
 
-    def _sampler(self, steps: int | None):
-        if steps is None:
-            return self.model.sampler
-        return build_sampler(self.model.sampler, {}, steps)
-
-    @torch.no_grad()
-    def _draw(self, m: int, x_o: Tensor, sampler, generator) -> Tensor:
-        """``(m, B, *theta_shape)``: ``m`` draws for each of ``B`` observations, all
-        observations through the network together, :data:`SAMPLE_BATCH` rows at a time."""
-        per_call = max(1, SAMPLE_BATCH // len(x_o))
-        parts = []
-        for start in range(0, m, per_call):
-            count = min(per_call, m - start)
-            cond = x_o.unsqueeze(0).expand(count, *x_o.shape).reshape(-1, *self.x_shape)
-            out = self.model.sample(cond=cond, sampler=sampler, generator=generator)
-            parts.append(out.reshape(count, len(x_o), *self.theta_shape).cpu())
-        return torch.cat(parts)
+    def map(
+        self, x=None, num_init_samples: int = 1_000, steps: int = 16, **sbi_options: Any
+    ) -> Tensor:
+        """The most probable of ``num_init_samples`` posterior draws under :meth:`log_prob`
+        (rk4 with ``steps`` steps): ``(1, *theta_shape)``. sbi's gradient-ascent options
+        (``num_iter``, ``learning_rate``...) are accepted and not used."""
+        x_o, _ = self._observations(x)
+        if len(x_o) != 1:
+            raise DataError(f"map() takes one observation; x holds {len(x_o)}.")
+        draws = self.sample((num_init_samples,), x=x_o[0])
+        log_q = self.log_prob(draws, x=x_o[0], method="rk4", steps=steps)
+        return draws[int(torch.argmax(log_q))].unsqueeze(0)
 
     # ------------------------------------------------------------------ density
-    def log_prob(self, theta: Tensor, x: Tensor | None = None, **options: Any) -> Tensor:
+    def log_prob(self, theta, x=None, norm_posterior: bool = False, **options: Any) -> Tensor:
         """``log q(theta | x)`` in nats, by the flow's ODE likelihood.
 
         Args:
-            theta: ``theta_shape`` or ``(N, *theta_shape)``.
-            x: one observation (shared by every theta) or ``(N, *x_shape)``, one per theta.
+            theta: ``theta_shape`` or ``(N, *theta_shape)``; NaN/inf rows are refused.
+            x: one observation (shared by every theta) or ``(N, *x_shape)``, one per theta;
+                omitted: the default set by :meth:`set_default_x`.
+            norm_posterior: sbi's option; the density is not renormalised for the mass the
+                flow puts outside the prior.
             **options: keyword arguments of :func:`flowdiff.metrics.likelihood.log_likelihood`
-                (``method``, ``steps``, ``atol``, ``rtol``, ``exact``, ``batch_size``).
+                (``method``, ``steps``, ``atol``, ``rtol``, ``exact``, ``batch_size``);
+                ``track_gradients`` is accepted for sbi's callers.
 
         Returns:
-            ``(N,)`` (or a scalar for one theta), ``-inf`` outside the prior's support. Not
-            renormalised for the mass the flow puts outside the prior.
+            ``(N,)`` (or a scalar for one theta), ``-inf`` outside the prior's support.
         """
-        if x is None:
-            raise DataError("x=... is required: give the observation(s) to condition on.")
-        theta = as_float_tensor(theta, "theta")
+        options.pop("track_gradients", None)
+        check_density(self.model)
+        theta = as_float_tensor(theta, "theta").to(self.device)
         single_theta = tuple(theta.shape) == self.theta_shape
-        if single_theta:
-            theta = theta.unsqueeze(0)
+        theta = theta.unsqueeze(0) if single_theta else theta
         if tuple(theta.shape[1:]) != self.theta_shape:
             raise DataError(
                 f"theta has shape {list(theta.shape)}, but the posterior is over parameters of "
                 f"shape {list(self.theta_shape)}: give {list(self.theta_shape)} or "
                 f"[N, {', '.join(map(str, self.theta_shape))}]."
             )
-        x_o, single_x = observation_batch(as_float_tensor(x, "x"), self.x_shape)
-        theta, x_o = self._pair(theta, x_o, single_x)
-        log_q = log_likelihood(self.model, theta, x_o, **options).cpu()
+        check_finite(theta, "theta")
+        x_o, single_x = self._observations(x)
+        theta, x_o = pair_rows(theta, x_o, single_x)
+        if len(theta) == 0:
+            return torch.empty(0, device=self.device)
+        log_q = log_likelihood(self.model, theta, x_o, **options).to(self.device)
+        if torch.isnan(log_q).any():
+            check_drawn(log_q, "log_prob")
         if self.prior is not None:
-            log_q = torch.where(inside_support(self.prior, theta), log_q, -torch.inf)
+            inside = inside_support(self.prior, theta).to(self.device)
+            log_q = torch.where(inside, log_q, -torch.inf)
         return log_q[0] if single_theta and single_x else log_q
 
-    @staticmethod
-    def _pair(theta: Tensor, x_o: Tensor, single_x: bool) -> tuple[Tensor, Tensor]:
-        if single_x or len(x_o) == 1:
-            return theta, x_o.expand(len(theta), *x_o.shape[1:])
-        if len(theta) == 1:
-            return theta.expand(len(x_o), *theta.shape[1:]), x_o
-        if len(theta) != len(x_o):
+    def log_prob_batched(self, theta, x, **options: Any) -> Tensor:
+        """sbi's ``log_prob_batched``: ``theta`` ``(*S, B, *theta_shape)`` under the posterior
+        of each of ``B`` observations ``x`` ``(B, *x_shape)``; returns ``(*S, B)``."""
+        x_o, _ = self._observations(x)
+        theta = as_float_tensor(theta, "theta")
+        lead = theta.shape[: theta.dim() - len(self.theta_shape)]
+        if not lead or lead[-1] != len(x_o):
             raise DataError(
-                f"theta has {len(theta)} rows but x has {len(x_o)}; give one x, or one per theta."
+                f"theta has shape {list(theta.shape)}; log_prob_batched takes (*sample_shape, "
+                f"{len(x_o)}, {', '.join(map(str, self.theta_shape))}) for {len(x_o)} observations."
             )
-        return theta, x_o
+        rows = theta.reshape(-1, *self.theta_shape)
+        x_rows = x_o.repeat(math.prod(lead[:-1]), *[1] * len(self.x_shape))
+        return self.log_prob(rows, x=x_rows, **options).reshape(lead)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
-        """Write the posterior as a flowdiff checkpoint at ``path`` (``.ckpt``).
+        """Write the posterior as ONE file: weights, config and, when it can be stored as
+        plain tensors, the prior (see :func:`flowdiff.sbi.files.save_posterior`). The file is
+        also a flowdiff checkpoint that ``flowdiff-sample ckpt_path=<path>`` reads."""
+        return files.save_posterior(self, path)
 
-        ``flowdiff-sample ckpt_path=<path>`` reads it as it stands. When the training
-        simulations are known, ``<folder>/<name>.simulations.npz`` and the run config
-        ``<folder>/.hydra/config.yaml`` are written too, so that ``flowdiff-eval`` rebuilds the
-        same held-out split (one posterior per folder for that). The prior is not stored:
-        pass it again to :meth:`PosteriorEstimator.load`.
-        """
-        path = Path(path)
-        checkpoint = {
-            "state_dict": self.model.state_dict(),
-            "hyper_parameters": dict(self.model.hparams),
-            "pytorch-lightning_version": lightning.__version__,
-            "global_step": int(getattr(self, "global_step", 0)),
-            "epoch": int(getattr(self, "epoch", 0)),
-        }
-        self.model.on_save_checkpoint(checkpoint)
-        atomic_torch_save(checkpoint, path)
-        if self.config is not None and self.simulations is not None:
-            self._save_run(path)
-        return path
+    @classmethod
+    def load(cls, path: str | Path, prior=None, device: str = "cpu", embedding_net=None):
+        """A posterior from :meth:`save` (or any conditional flowdiff checkpoint, including
+        posteriors saved before one-file saving); ``prior`` replaces a stored one,
+        ``embedding_net`` rebuilds an embedding net the file could not describe."""
+        return files.load_posterior(cls, path, prior, device, embedding_net)
 
-    def _save_run(self, path: Path) -> None:
-        data_file = path.parent / f"{path.stem}.simulations.npz"
-        theta, x = self.simulations
-        np.savez(data_file, x=theta.numpy(), cond=x.numpy())
-        config = self.config.copy()
-        with open_dict(config):
-            config.pop("hydra", None)
-            config.data.file = str(data_file.resolve())
-        (path.parent / ".hydra").mkdir(exist_ok=True)
-        (path.parent / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(config))
-
-
-def _rates(rates: Tensor) -> str:
-    return ", ".join(f"{float(rate):.3f}" for rate in rates[:10]) + (
-        " ..." if len(rates) > 10 else ""
-    )
+    def write_run(self, folder: str | Path) -> Path:
+        """A run folder ``flowdiff-eval`` reads (``checkpoints/posterior.ckpt``, ``.hydra/``
+        and the training simulations), for evaluations that need the training split."""
+        return files.write_run(self, folder)

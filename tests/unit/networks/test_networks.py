@@ -143,8 +143,12 @@ def test_every_network_preset_builds_for_image_data(preset):
     if preset in ("mlp", "mlp_small"):
         data = {"shape": [1, 16, 16], "num_classes": 10}
     node = OmegaConf.load(CONFIG_DIR / "model" / "network" / f"{preset}.yaml")
-    cfg = OmegaConf.merge({"data": data}, {"node": node})
-    net = instantiate(cfg.node)
+    if preset == "embedded":  # the sbi posterior network: an MLP over theta, a CNN over x
+        data = {"shape": [2], "num_classes": 0, "cond_shape": [1, 16, 16]}
+        node.embedding = OmegaConf.load(CONFIG_DIR / "model/network/embedding/cnn.yaml")
+        node.pop("defaults")
+    cfg = OmegaConf.merge({"data": data}, {"model": {"network": node}})
+    net = instantiate(cfg.model.network)
     assert hasattr(net, "accepts") and net.hparams
 
 

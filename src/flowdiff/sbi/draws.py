@@ -1,0 +1,109 @@
+"""Drawing from the posterior's network: sample shapes, solver steps, all observations through
+the network together, rejection outside the prior, and no NaN left unreported."""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+
+import torch
+from torch import Tensor
+
+from flowdiff.errors import ConfigError, DataError, NonFiniteError
+from flowdiff.sbi.prior import inside_support, rejection_sample
+
+
+def sample_size(sample_shape) -> tuple[tuple[int, ...], int]:
+    """``sample_shape`` (an int or a sequence of ints >= 0) as a tuple and its product."""
+    if isinstance(sample_shape, numbers.Integral) and not isinstance(sample_shape, bool):
+        sample_shape = (sample_shape,)
+    try:
+        shape = tuple(int(n) for n in sample_shape)
+        ok = all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in sample_shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or min(shape, default=0) < 0:
+        raise ConfigError(
+            f"sample_shape={sample_shape!r} must be whole numbers >= 0, e.g. (1000,) for 1000 "
+            "draws per observation."
+        )
+    return shape, math.prod(shape)
+
+
+def check_steps(steps) -> None:
+    """``steps`` is ``None`` or a whole number >= 1."""
+    if steps is not None and (
+        isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1
+    ):
+        raise ConfigError(f"steps={steps!r} must be a whole number >= 1 (or None).")
+
+
+def with_steps(sampler, steps: int | None):
+    """The trained sampler, or a copy of it taking ``steps`` steps (its constructor's own
+    argument, ``steps_key``), built from its recorded arguments in Python."""
+    if steps is None:
+        return sampler
+    key = getattr(sampler, "steps_key", "steps")
+    arguments = {**copy.deepcopy(dict(sampler.hparams)), key: steps}
+    return type(sampler)(**arguments)
+
+
+@torch.no_grad()
+def _draw(model, sampler, x_o: Tensor, m: int, generator, batch: int) -> Tensor:
+    """``(m, B, *theta_shape)``: ``m`` draws for each of ``B`` observations, ``batch`` rows
+    through the network at a time."""
+    per_call = max(1, batch // len(x_o))
+    x_shape = x_o.shape[1:]
+    parts = []
+    for start in range(0, m, per_call):
+        count = min(per_call, m - start)
+        cond = x_o.unsqueeze(0).expand(count, *x_o.shape).reshape(-1, *x_shape)
+        out = model.sample(cond=cond, sampler=sampler, generator=generator)
+        parts.append(out.reshape(count, len(x_o), *model.data_shape))
+    return torch.cat(parts)
+
+
+def draw_batched(model, sampler, x_o, n, generator, prior, min_acceptance, batch):
+    """``n`` draws per observation ``(n, B, *theta_shape)`` and the acceptance rates (``None``
+    without a prior)."""
+    if prior is None:
+        return _draw(model, sampler, x_o, n, generator, batch), None
+
+    def draw(m: int, index: Tensor) -> Tensor:
+        return _draw(model, sampler, x_o[index.to(x_o.device)], m, generator, batch)
+
+    def accept(theta: Tensor) -> Tensor:
+        return inside_support(prior, theta).to(theta.device)
+
+    rejection = rejection_sample(draw, accept, n, len(x_o), min_acceptance)
+    return rejection.samples, rejection.acceptance
+
+
+def check_drawn(values: Tensor, what: str = "sample") -> None:
+    """Never hand back NaN silently: the network produced non-finite values.
+
+    Raises:
+        NonFiniteError: naming how many values and what to try.
+    """
+    bad = torch.isnan(values) if what == "log_prob" else ~torch.isfinite(values)
+    if bad.any():
+        raise NonFiniteError(
+            f"posterior.{what} produced {int(bad.sum())} NaN/inf values of {values.numel()}: "
+            "the network is not finite for these observations (far outside the simulations, "
+            "or a diverged fit). Check x against the training simulations, or refit."
+        )
+
+
+def check_density(model) -> None:
+    """Only a flow-matching posterior has a density (by its ODE).
+
+    Raises:
+        DataError: naming the path and what to use instead.
+    """
+    if getattr(model.path, "family", None) != "flow_matching":
+        raise DataError(
+            "log_prob needs a flow-matching posterior (PosteriorEstimator(path="
+            f"'flow_matching')); this one has a {type(model.path).__name__}, which gives "
+            "draws (sample) but no density."
+        )

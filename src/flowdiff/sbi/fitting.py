@@ -1,0 +1,80 @@
+"""The estimator's run around the shared training code: its quiet defaults, the checks of the
+split before training and of the result after it."""
+
+from __future__ import annotations
+
+import math
+
+from lightning.pytorch.callbacks import EarlyStopping
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from flowdiff.errors import DataError, NonFiniteError
+
+#: Fewest simulations in each of the training and validation splits.
+MIN_PER_SPLIT = 2
+
+
+def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str]:
+    """This use's defaults on top of ``data=arrays`` (which stops early on the validation loss
+    and restores the best weights): one best checkpoint, quiet early stopping, and no figures,
+    logger or run records unless asked."""
+    overrides = [
+        "callbacks.early_stopping.verbose=false",
+        "callbacks.model_checkpoint.save_top_k=1",
+        "+trainer.enable_model_summary=false",
+    ]
+    if not figures:
+        overrides += ["callbacks.sample_figures=null", "callbacks.run_records=null"]
+    if not tensorboard:
+        overrides += ["~logger", "callbacks.lr_monitor=null"]
+    if not progress:
+        overrides += ["callbacks.progress_bar=null"]
+    return overrides
+
+
+def override_text(key: str, cfg: DictConfig) -> str:
+    """``key=value`` as the command line writes the value of ``key`` in ``cfg``."""
+    value = OmegaConf.select(cfg, key)
+    if isinstance(value, ListConfig):
+        value = OmegaConf.to_container(value)
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else value
+    return f"{key}={str(text).replace(' ', '')}"
+
+
+def check_split(count: int, val_fraction: float) -> None:
+    """Enough simulations for a validation split and a training split of
+    :data:`MIN_PER_SPLIT` each (fewer gives a model of NaNs: one row has no spread).
+
+    Raises:
+        DataError: naming the count, the fraction and the fix.
+    """
+    n_val = max(1, round(val_fraction * count))
+    if n_val < MIN_PER_SPLIT or count - n_val < MIN_PER_SPLIT:
+        need = max(2 * MIN_PER_SPLIT, math.ceil((MIN_PER_SPLIT - 0.5) / val_fraction))
+        raise DataError(
+            f"theta and x hold {count} simulations: too few to hold out val_fraction="
+            f"{val_fraction} for early stopping ({n_val} for validation, {count - n_val} for "
+            f"training; each needs at least {MIN_PER_SPLIT}). Simulate at least {need}, or "
+            "raise val_fraction."
+        )
+
+
+def check_trained(trainer) -> None:
+    """A fit whose validation loss was never finite has no model to return.
+
+    Raises:
+        NonFiniteError: naming the loss and what to change.
+    """
+    stoppers = [c for c in trainer.callbacks if isinstance(c, EarlyStopping)]
+    if stoppers:
+        best = stoppers[0].best_score
+        finite = best is not None and math.isfinite(float(best))
+    else:
+        loss = trainer.callback_metrics.get("val/loss")
+        finite = loss is not None and math.isfinite(float(loss))
+    if not finite:
+        raise NonFiniteError(
+            "PosteriorEstimator.fit: the validation loss was never finite, so there is no "
+            "trained posterior to return. Check the simulations for extreme values (rescale "
+            "theta or x), lower base_lr, or simulate more."
+        )

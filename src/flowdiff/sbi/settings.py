@@ -1,0 +1,118 @@
+"""The settings :class:`~flowdiff.sbi.PosteriorEstimator` takes by name: where each lives in the
+training config, and the one check of each value, made before anything is trained.
+
+:data:`SETTINGS` is the only place that maps a Python argument name to its config key; the
+command line sets the same keys (``flowdiff-train data=arrays batch_size=64
+callbacks.early_stopping.patience=40 ...``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from flowdiff.errors import ConfigError
+
+#: Argument name -> config key (``network.`` keys are relative to the network's own config).
+SETTINGS = {
+    "batch_size": "batch_size",
+    "max_epochs": "max_epochs",
+    "base_lr": "base_lr",
+    "seed": "seed",
+    "steps": "sampling_steps",
+    "hidden": "network.hidden",
+    "depth": "network.depth",
+    "dropout": "network.dropout",
+    "patience": "callbacks.early_stopping.patience",
+    "val_fraction": "data.val_fraction",
+    "accelerator": "trainer.accelerator",
+    "devices": "trainer.devices",
+    "precision": "trainer.precision",
+}
+
+#: Older names still taken, with a deprecation warning: old name -> current name.
+ALIASES = {"sampling_steps": "steps"}
+
+_POSITIVE_INT = ("batch_size", "max_epochs", "steps", "hidden", "patience")
+_DD_HH_MM_SS = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_setting(name: str, value: Any) -> None:
+    """Refuse a value of the wrong type or out of range, naming the argument and the fix.
+
+    Raises:
+        ConfigError: e.g. ``hidden=0`` or ``base_lr="fast"``.
+    """
+    if name in _POSITIVE_INT and not (_is_int(value) and value >= 1):
+        raise ConfigError(f"{name}={value!r} must be a whole number >= 1.")
+    if name == "depth" and not (_is_int(value) and value >= 0):
+        raise ConfigError(f"depth={value!r} must be a whole number >= 0 (residual blocks).")
+    if name == "seed" and not _is_int(value):
+        raise ConfigError(f"seed={value!r} must be a whole number.")
+    if name == "base_lr" and not (_is_real(value) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"base_lr={value!r} must be a positive number, e.g. 1e-3.")
+    if name == "dropout" and not (_is_real(value) and 0 <= value < 1):
+        raise ConfigError(f"dropout={value!r} must be a number in [0, 1).")
+    if name == "val_fraction" and not (_is_real(value) and 0 < value < 1):
+        raise ConfigError(
+            f"val_fraction={value!r} must be a number in (0, 1): the share of simulations "
+            "held out to stop training early, e.g. 0.1."
+        )
+    if name in ("accelerator", "precision") and not isinstance(value, (str, int)):
+        raise ConfigError(f"{name}={value!r} must be a string such as 'cpu' or 'bf16-mixed'.")
+
+
+def apply_settings(cfg: DictConfig, values: dict[str, Any], network_key: str) -> None:
+    """Write each checked value to its config key; ``network_key`` is where the network's
+    own config sits (``model.network``)."""
+    for name, value in values.items():
+        key = SETTINGS[name].replace("network.", f"{network_key}.", 1)
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not isinstance(node, DictConfig) or leaf not in node:
+            raise ConfigError(
+                f"{name}={value!r}: this run's config has no {key} (the network or path "
+                "chosen does not take it); leave it out, or pass overrides=['<key>=<value>']."
+            )
+        OmegaConf.update(cfg, key, value, merge=False)
+
+
+def wall_time(max_time: Any) -> str:
+    """``max_time`` as the ``DD:HH:MM:SS`` Lightning reads: seconds (a positive number, rounded
+    up to whole seconds) or a ``DD:HH:MM:SS`` string as the command line takes it.
+
+    Raises:
+        ConfigError: anything else, zero or a negative time.
+    """
+    if isinstance(max_time, str):
+        if not _DD_HH_MM_SS.match(max_time.strip()):
+            raise ConfigError(
+                f"max_time={max_time!r}: give seconds (e.g. 300) or 'DD:HH:MM:SS' "
+                "(e.g. '00:00:05:00')."
+            )
+        days, hours, minutes, secs = (int(part) for part in max_time.strip().split(":"))
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    elif _is_real(max_time) and math.isfinite(max_time):
+        seconds = max_time
+    else:
+        raise ConfigError(
+            f"max_time={max_time!r}: give seconds (e.g. 300) or 'DD:HH:MM:SS' (e.g. '00:00:05:00')."
+        )
+    if seconds <= 0:
+        raise ConfigError(f"max_time={max_time!r} must be a positive number of seconds.")
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"

@@ -1,0 +1,123 @@
+"""Fuzz-style checks of flowdiff.sbi's public functions: wrong dtypes, shapes, sizes, NaN/inf
+and option types each raise flowdiff's error (a ValueError too) naming the argument, before
+any training starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import flowdiff.sbi.estimator as estimator_module
+from flowdiff.errors import FlowdiffError
+from flowdiff.sbi import PosteriorEstimator
+
+THETA, X = torch.randn(50, 2), torch.randn(50, 3)
+NAN_X = X.clone()
+NAN_X[4, 1] = float("nan")
+BOX = torch.distributions.Independent(torch.distributions.Uniform(-torch.ones(2), torch.ones(2)), 1)
+
+SETTINGS = [
+    ("hidden", 0), ("hidden", 2.5), ("hidden", True), ("depth", -1), ("batch_size", "64"),
+    ("max_epochs", 0), ("base_lr", -1.0), ("base_lr", float("nan")), ("patience", 0),
+    ("val_fraction", 1.0), ("val_fraction", 0), ("dropout", 1.5), ("steps", 0), ("seed", 1.5),
+]  # fmt: skip
+
+FITS = [
+    ("theta", dict(theta="abc", x=X)),
+    ("theta", dict(theta=THETA.bool(), x=X)),
+    ("theta", dict(theta=THETA[:, 0], x=X)),
+    ("x", dict(theta=THETA, x=X[:-1])),
+    ("x", dict(theta=THETA, x=NAN_X)),
+    ("simulations", dict(theta=THETA[:5], x=X[:5])),
+    ("theta", dict(theta=THETA[:1], x=X[:1])),
+    ("theta", dict(theta=THETA[:0], x=X[:0])),
+    ("max_time", dict(theta=THETA, x=X, max_time="soon")),
+    ("max_time", dict(theta=THETA, x=X, max_time=-5)),
+    ("max_time", dict(theta=THETA, x=X, max_time=[5])),
+    ("nonfinite", dict(theta=THETA, x=NAN_X, nonfinite="keep")),
+]
+
+
+@pytest.fixture(autouse=True)
+def no_training(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started before the bad input was refused")
+
+    monkeypatch.setattr(estimator_module, "fit_config", refuse)
+
+
+@pytest.mark.parametrize(("name", "value"), SETTINGS)
+def test_settings_of_the_wrong_type_or_range(name, value):
+    with pytest.raises(FlowdiffError, match=f"{name}=") as caught:
+        PosteriorEstimator(**{name: value})
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(("name", "call"), FITS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(FITS)])
+def test_fit_refuses_before_training(name, call):
+    with pytest.raises(FlowdiffError, match=name) as caught:
+        PosteriorEstimator(progress=False).fit(**call)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_fit_accepts_the_command_lines_max_time(monkeypatch):
+    seen = {}
+
+    def record(cfg, datamodule, **parts):
+        seen["max_time"] = cfg.max_time
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(estimator_module, "fit_config", record)
+    with pytest.raises(RuntimeError, match="stop here"):
+        PosteriorEstimator(progress=False).fit(THETA, X, max_time="00:00:00:05")
+    assert seen["max_time"] == "00:00:00:05"
+
+
+def test_a_prior_that_cannot_have_produced_theta_is_refused():
+    with pytest.raises(FlowdiffError, match=r"rows of theta lie outside the prior's support"):
+        PosteriorEstimator(prior=BOX).fit(THETA * 10, X)
+    with pytest.raises(FlowdiffError, match=r"prior=str needs \.sample"):
+        PosteriorEstimator(prior="uniform").fit(THETA, X)
+
+
+def test_constructor_parts_of_the_wrong_type():
+    for kwargs in (dict(network=3), dict(path=[1]), dict(embedding_net=1.0),
+                   dict(progress="yes"), dict(overrides="trainer=cpu"), dict(hiden=3)):  # fmt: skip
+        with pytest.raises(FlowdiffError, match=next(iter(kwargs))[:6]):
+            PosteriorEstimator(**kwargs)
+
+
+BAD_SAMPLES = [
+    ("sample_shape", lambda p, x: p.sample((-1,), x=x)),
+    ("sample_shape", lambda p, x: p.sample(("a",), x=x)),
+    ("sample_shape", lambda p, x: p.sample(2.5, x=x)),
+    ("steps", lambda p, x: p.sample((2,), x=x, steps=0)),
+    ("x", lambda p, x: p.sample((2,), x=x[:2])),
+    ("x", lambda p, x: p.sample((2,), x=torch.full_like(x, float("nan")))),
+    ("x", lambda p, x: p.sample((2,), x=torch.stack([x, x * float("inf")]))),
+    ("x", lambda p, x: p.sample((2,), x="obs")),
+    ("theta", lambda p, x: p.log_prob(torch.tensor([[0.0, float("nan")]]), x=x)),
+    ("theta", lambda p, x: p.log_prob(torch.zeros(4, 5), x=x)),
+    ("theta", lambda p, x: p.log_prob_batched(torch.zeros(3, 4, 2), x=torch.stack([x, x]))),
+    ("x", lambda p, x: p.log_prob(torch.zeros(2), x=torch.zeros(2, 9))),
+    ("x", lambda p, x: p.sample_batched((2,), x=None)),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), BAD_SAMPLES, ids=[n for n, _ in BAD_SAMPLES])
+def test_sample_and_log_prob_refuse_bad_input(fitted, simulations, name, call):
+    _, posterior = fitted
+    x_o = torch.as_tensor(simulations[2][0])
+    with pytest.raises(FlowdiffError, match=name) as caught:
+        call(posterior, x_o)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_empty_requests_give_empty_results(fitted, simulations):
+    _, posterior = fitted
+    x = torch.as_tensor(simulations[2][:3])
+    assert posterior.sample((0,), x=x[0]).shape == (0, 2)
+    assert posterior.sample((0,), x=x).shape == (0, 3, 2)
+    assert posterior.log_prob(torch.zeros(0, 2), x=x[0]).shape == (0,)
+    assert np.isfinite(posterior.sample((3,), x=x).numpy()).all()
