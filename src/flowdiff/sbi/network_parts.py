@@ -34,8 +34,9 @@ def embedding_config(name: str, x_shape: Sequence[int]) -> DictConfig:
 def build_embedding(embedding_net: str | nn.Module, x_shape: Sequence[int]) -> nn.Module:
     """The embedding module, checked on two zero observations of ``x_shape``."""
     if isinstance(embedding_net, str):
+        node = embedding_config(embedding_net, x_shape)
         try:
-            embedding_net = instantiate(embedding_config(embedding_net, x_shape))
+            embedding_net = instantiate(node)
         except Exception as error:
             cause = error.__cause__ or error
             raise ConfigError(f"embedding_net={embedding_net!r}: {cause}") from error

@@ -121,3 +121,29 @@ def test_empty_requests_give_empty_results(fitted, simulations):
     assert posterior.sample((0,), x=x).shape == (0, 3, 2)
     assert posterior.log_prob(torch.zeros(0, 2), x=x[0]).shape == (0,)
     assert np.isfinite(posterior.sample((3,), x=x).numpy()).all()
+
+
+def test_a_fit_whose_validation_loss_was_never_finite_raises():
+    from types import SimpleNamespace
+
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    from flowdiff.errors import NonFiniteError
+    from flowdiff.sbi.fitting import check_trained
+
+    never = SimpleNamespace(callbacks=[EarlyStopping(monitor="val/loss")], callback_metrics={})
+    with pytest.raises(NonFiniteError, match="validation loss was never finite"):
+        check_trained(never)
+    no_stopper = SimpleNamespace(callbacks=[], callback_metrics={"val/loss": torch.tensor(0.5)})
+    check_trained(no_stopper)
+
+
+def test_draws_or_densities_that_come_out_nan_raise_instead_of_returning():
+    from flowdiff.errors import NonFiniteError
+    from flowdiff.sbi.draws import check_drawn
+
+    with pytest.raises(NonFiniteError, match=r"posterior.sample produced 1 NaN/inf values of 2"):
+        check_drawn(torch.tensor([0.0, float("nan")]))
+    with pytest.raises(NonFiniteError, match=r"posterior\.log_prob produced"):
+        check_drawn(torch.tensor([float("nan")]), "log_prob")
+    check_drawn(torch.tensor([-float("inf")]), "log_prob")  # outside the prior: allowed
