@@ -53,7 +53,7 @@ def test_saved_posterior_is_one_file_that_loads_and_draws_the_same(fitted, simul
     again = loaded.sample((50,), x=x_o, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(first, again)
     assert loaded.config.data.shape == [2] and loaded.config.data.file is None
-    with pytest.warns(DeprecationWarning, match="Posterior.load"):
+    with pytest.warns(FutureWarning, match=r"use Posterior\.load"):
         PosteriorEstimator.load(path)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from omegaconf import DictConfig, open_dict
 from torch import Tensor, nn
 
 from flowdiff.config import compose_config
-from flowdiff.errors import ConfigError, DataError
+from flowdiff.errors import ConfigError, DataError, warn_renamed
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.sbi.fitting import check_split, check_trained, lean_overrides, override_text
 from flowdiff.sbi.inputs import (
@@ -213,11 +212,7 @@ class PosteriorEstimator:
     @staticmethod
     def load(path: str | Path, prior=None, device: str = "cpu", **options: Any) -> Posterior:
         """Deprecated alias of :meth:`Posterior.load`."""
-        warnings.warn(
-            "PosteriorEstimator.load is deprecated; use Posterior.load(path, prior=...).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        warn_renamed("PosteriorEstimator.load(path)", "Posterior.load(path)")
         return Posterior.load(path, prior=prior, device=device, **options)
 
 
@@ -240,7 +235,7 @@ def _renamed(deprecated: dict[str, Any], settings: dict[str, Any]) -> dict[str, 
                 f"{sorted(SETTINGS)}, or pass overrides=['<key>=<value>']."
             )
         new = ALIASES[old]
-        warnings.warn(f"{old}= is deprecated; use {new}=.", DeprecationWarning, stacklevel=3)
+        warn_renamed(f"PosteriorEstimator({old}=)", f"PosteriorEstimator({new}=)", stacklevel=4)
         if new not in settings:
             renamed[new] = value
     return renamed

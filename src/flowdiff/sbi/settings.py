@@ -23,7 +23,7 @@ SETTINGS = {
     "max_epochs": "max_epochs",
     "base_lr": "base_lr",
     "seed": "seed",
-    "steps": "sampling_steps",
+    "steps": "model.sampler.steps",
     "hidden": "network.hidden",
     "depth": "network.depth",
     "dropout": "network.dropout",
