@@ -33,7 +33,14 @@ from flowdiff.sbi.inputs import (
 )
 from flowdiff.sbi.network_parts import network_parts
 from flowdiff.sbi.posterior import Posterior
-from flowdiff.sbi.settings import ALIASES, SETTINGS, apply_settings, check_setting, wall_time
+from flowdiff.sbi.settings import (
+    SETTINGS,
+    apply_settings,
+    check_part,
+    check_setting,
+    renamed_settings,
+    wall_time,
+)
 from flowdiff.training import fit as fit_config
 
 #: The top-level config the estimator composes (flow matching, as ``flowdiff-train``'s default).
@@ -98,16 +105,16 @@ class PosteriorEstimator:
         **deprecated: Any,
     ):
         named = dict(locals())
-        _check_part("network", network, nn.Module)
-        _check_part("path", path, ProbabilityPath)
-        _check_part("embedding_net", embedding_net, nn.Module, optional=True)
+        check_part("network", network, nn.Module)
+        check_part("path", path, ProbabilityPath)
+        check_part("embedding_net", embedding_net, nn.Module, optional=True)
         for flag in ("figures", "tensorboard", "progress"):
             if not isinstance(named[flag], bool):
                 raise ConfigError(f"{flag}={named[flag]!r} must be True or False.")
         if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
             raise ConfigError(f"overrides={overrides!r} must be a list of 'key=value' strings.")
         self.settings = {k: named[k] for k in SETTINGS if named[k] is not None}
-        self.settings.update(_renamed(deprecated, self.settings))
+        self.settings.update(renamed_settings(deprecated, self.settings))
         for name, value in self.settings.items():
             check_setting(name, value)
         self.network, self.path, self.prior = network, path, prior
@@ -127,9 +134,12 @@ class PosteriorEstimator:
             chosen.append(f"model/network={self.network}")
         return chosen + self.lean
 
-    def config(self, theta_shape, x_shape, output_dir: str | Path | None = None) -> DictConfig:
+    def config(
+        self, theta_shape, x_shape, output_dir: str | Path | None = None, settings=None
+    ) -> DictConfig:
         """The training config for simulations of these shapes: composed once, then the
-        shapes and named settings set on it."""
+        shapes and named settings (``settings`` over the constructor's) set on it."""
+        settings = {**self.settings, **(settings or {})}
         try:
             cfg = compose_config(CONFIG_NAME, [*self.structure(), *self.extra], output_dir)
         except Exception as error:  # Hydra's own message names the override
@@ -137,16 +147,16 @@ class PosteriorEstimator:
         with open_dict(cfg):
             cfg.data.shape, cfg.data.cond_shape = list(theta_shape), list(x_shape)
             cfg.data.file = None  # the simulations are in memory
-            apply_settings(cfg, self.settings, "model.network")
-        settings = [
-            f"{SETTINGS[k].replace('network.', 'model.network.', 1)}" for k in self.settings
-        ]
+            apply_settings(cfg, settings, "model.network")
+        keys = [SETTINGS[k].replace("network.", "model.network.", 1) for k in settings]
         shapes = [f"data.shape={list(theta_shape)}", f"data.cond_shape={list(x_shape)}"]
-        values = [override_text(key, cfg) for key in settings]
+        values = [override_text(key, cfg) for key in keys]
         self.overrides = [*self.structure(), *shapes, *values, *self.extra]
         return cfg
 
-    def fit(self, theta, x, max_time: Any = None, nonfinite: str = "refuse") -> Posterior:
+    def fit(
+        self, theta, x, max_time: Any = None, nonfinite: str = "refuse", **settings: Any
+    ) -> Posterior:
         """Train ``q(theta | x)`` on simulations and return the posterior.
 
         Args:
@@ -156,6 +166,7 @@ class PosteriorEstimator:
                 ``"DD:HH:MM:SS"`` as on the command line.
             nonfinite: simulations with NaN/inf: ``refuse`` (an error with counts) or
                 ``drop`` (removed, with a warning).
+            **settings: the constructor's named settings, for this fit only (``max_epochs``...).
 
         Returns:
             The :class:`Posterior`, with the best weights on the validation split.
@@ -164,6 +175,9 @@ class PosteriorEstimator:
             DataError, ConfigError: bad simulations or settings, before any training.
             NonFiniteError: the validation loss was never finite.
         """
+        settings = renamed_settings(settings, {}, known=True)
+        for name, value in settings.items():
+            check_setting(name, value)
         theta, x = as_float_tensor(theta, "theta"), as_float_tensor(x, "x")
         check_simulations(theta, x)
         theta, x = handle_nonfinite(theta, x, nonfinite)
@@ -173,7 +187,7 @@ class PosteriorEstimator:
         folder = Path(self.output_dir or tempfile.mkdtemp(prefix="flowdiff-posterior-"))
         start = time.perf_counter()
         try:
-            cfg = self.config(theta.shape[1:], x.shape[1:], folder)
+            cfg = self.config(theta.shape[1:], x.shape[1:], folder, settings)
             check_split(len(theta), cfg.data.val_fraction)
             if limit is not None:
                 cfg.max_time = limit
@@ -214,28 +228,3 @@ class PosteriorEstimator:
         """Deprecated alias of :meth:`Posterior.load`."""
         warn_renamed("PosteriorEstimator.load(path)", "Posterior.load(path)")
         return Posterior.load(path, prior=prior, device=device, **options)
-
-
-def _check_part(name: str, value: Any, kind: type, optional: bool = False) -> None:
-    if (optional and value is None) or isinstance(value, (str, kind)):
-        return
-    raise ConfigError(
-        f"{name}={type(value).__name__} must be a config name (a string) or a "
-        f"{kind.__name__}{' (or None)' if optional else ''}."
-    )
-
-
-def _renamed(deprecated: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """Old argument names, each with a one-line deprecation warning; anything else refused."""
-    renamed = {}
-    for old, value in deprecated.items():
-        if old not in ALIASES:
-            raise ConfigError(
-                f"PosteriorEstimator option {old}={value!r} is not a setting; use one of "
-                f"{sorted(SETTINGS)}, or pass overrides=['<key>=<value>']."
-            )
-        new = ALIASES[old]
-        warn_renamed(f"PosteriorEstimator({old}=)", f"PosteriorEstimator({new}=)", stacklevel=4)
-        if new not in settings:
-            renamed[new] = value
-    return renamed

@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from flowdiff.errors import ConfigError
+from flowdiff.errors import ConfigError, warn_renamed
 
 #: Argument name -> config key (``network.`` keys are relative to the network's own config).
 SETTINGS = {
@@ -116,3 +116,34 @@ def wall_time(max_time: Any) -> str:
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
     return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def check_part(name: str, value: Any, kind: type, optional: bool = False) -> None:
+    if (optional and value is None) or isinstance(value, (str, kind)):
+        return
+    raise ConfigError(
+        f"{name}={type(value).__name__} must be a config name (a string) or a "
+        f"{kind.__name__}{' (or None)' if optional else ''}."
+    )
+
+
+def renamed_settings(
+    deprecated: dict[str, Any], settings: dict[str, Any], known: bool = False
+) -> dict[str, Any]:
+    """Old argument names, each with a one-line deprecation warning (and, when ``known``,
+    current names as they are); anything else refused."""
+    renamed = {}
+    for old, value in deprecated.items():
+        if known and old in SETTINGS:
+            renamed[old] = value
+            continue
+        if old not in ALIASES:
+            raise ConfigError(
+                f"PosteriorEstimator option {old}={value!r} is not a setting; use one of "
+                f"{sorted(SETTINGS)}, or pass overrides=['<key>=<value>']."
+            )
+        new = ALIASES[old]
+        warn_renamed(f"PosteriorEstimator({old}=)", f"PosteriorEstimator({new}=)", stacklevel=4)
+        if new not in settings:
+            renamed[new] = value
+    return renamed

@@ -65,13 +65,13 @@ def test_fit_accepts_the_command_lines_max_time(monkeypatch):
     seen = {}
 
     def record(cfg, datamodule, **parts):
-        seen["max_time"] = cfg.max_time
+        seen["max_time"], seen["steps"] = cfg.max_time, cfg.model.sampler.steps
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(estimator_module, "fit_config", record)
     with pytest.raises(RuntimeError, match="stop here"):
-        PosteriorEstimator(progress=False).fit(THETA, X, max_time="00:00:00:05")
-    assert seen["max_time"] == "00:00:00:05"
+        PosteriorEstimator(progress=False, steps=3).fit(THETA, X, max_time="00:00:00:05")
+    assert seen == {"max_time": "00:00:00:05", "steps": 3}
 
 
 def test_a_prior_that_cannot_have_produced_theta_is_refused():
@@ -147,3 +147,16 @@ def test_draws_or_densities_that_come_out_nan_raise_instead_of_returning():
     with pytest.raises(NonFiniteError, match=r"posterior\.log_prob produced"):
         check_drawn(torch.tensor([float("nan")]), "log_prob")
     check_drawn(torch.tensor([-float("inf")]), "log_prob")  # outside the prior: allowed
+
+
+def test_fit_takes_the_named_settings_for_one_fit_and_checks_them_first():
+    with pytest.raises(FlowdiffError, match="hidden=0 must be"):
+        PosteriorEstimator(progress=False).fit(THETA, X, hidden=0)
+    with pytest.raises(FlowdiffError, match="option hiden=3 is not a setting"):
+        PosteriorEstimator(progress=False).fit(THETA, X, hiden=3)
+
+
+def test_old_setting_names_warn_once_and_still_work():
+    with pytest.warns(FutureWarning, match=r"sampling_steps=\) is deprecated"):
+        estimator = PosteriorEstimator(sampling_steps=7)
+    assert estimator.settings == {"steps": 7}
