@@ -31,6 +31,11 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "flowdiff.samplers.DiffusersSampler": ("flowdiff.samplers.diffusers.DiffusersSampler",),
     "flowdiff.samplers.ODESampler": ("flowdiff.samplers.ode.ODESampler",),
     "flowdiff.samplers.TorchdynSampler": ("flowdiff.samplers.torchdyn.TorchdynSampler",),
+    "flowdiff.sbi.CNN1dEmbedding": (),
+    "flowdiff.sbi.CNNEmbedding": (),
+    "flowdiff.sbi.EmbeddedNetwork": (),
+    "flowdiff.sbi.MLPEmbedding": (),
+    "flowdiff.sbi.SetEmbedding": (),
 }
 #: an older stored name -> its public name
 ALIASES: dict[str, str] = {old: new for new, olds in COMPONENTS.items() for old in olds}

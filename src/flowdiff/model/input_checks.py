@@ -139,7 +139,11 @@ def check_options(sampler: Any, generator: Any) -> None:
 
 
 def condition_input(network: nn.Module) -> ConditionInput | None:
-    """The network's :class:`ConditionInput`, for flowdiff networks; ``None`` for others."""
+    """The network's :class:`ConditionInput`, for flowdiff networks; ``None`` for others and
+    for networks that embed ``cond`` before it reaches one (``embeds_cond``, e.g.
+    :class:`flowdiff.sbi.EmbeddedNetwork`)."""
+    if getattr(network, "embeds_cond", False):
+        return None
     return next((m for m in network.modules() if isinstance(m, ConditionInput)), None)
 
 

@@ -21,12 +21,24 @@ if TYPE_CHECKING:
         calibration_from_samples,
         posterior_c2st,
     )
+    from flowdiff.sbi.embeddings import (
+        CNN1dEmbedding,
+        CNNEmbedding,
+        EmbeddedNetwork,
+        MLPEmbedding,
+        SetEmbedding,
+    )
     from flowdiff.sbi.estimator import PosteriorEstimator
     from flowdiff.sbi.posterior import Posterior
     from flowdiff.sbi.rounds import Round, TruncatedRounds
 
 #: Public name -> the module that defines it.
 _HOMES = {
+    "CNN1dEmbedding": "flowdiff.sbi.embeddings",
+    "CNNEmbedding": "flowdiff.sbi.embeddings",
+    "EmbeddedNetwork": "flowdiff.sbi.embeddings",
+    "MLPEmbedding": "flowdiff.sbi.embeddings",
+    "SetEmbedding": "flowdiff.sbi.embeddings",
     "Calibration": "flowdiff.sbi.diagnostics",
     "Posterior": "flowdiff.sbi.posterior",
     "PosteriorEstimator": "flowdiff.sbi.estimator",
@@ -38,10 +50,15 @@ _HOMES = {
 }
 
 __all__ = [
+    "CNN1dEmbedding",
+    "CNNEmbedding",
     "Calibration",
+    "EmbeddedNetwork",
+    "MLPEmbedding",
     "Posterior",
     "PosteriorEstimator",
     "Round",
+    "SetEmbedding",
     "TruncatedRounds",
     "calibration",
     "calibration_from_samples",

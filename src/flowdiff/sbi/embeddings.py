@@ -42,6 +42,8 @@ class EmbeddedNetwork(HyperparametersMixin, nn.Module):
 
     #: The embedding takes observations of any shape: vectors, series, images, sets.
     accepts = ("vector", "image")
+    #: ``cond`` is the raw observation, not what the inner network's condition input takes.
+    embeds_cond = True
 
     def __init__(self, network: nn.Module, embedding: nn.Module | None):
         super().__init__()
