@@ -25,7 +25,7 @@ _EXPORTS = {
     "evaluate": "flowdiff.evaluation.api",
     "Evaluation": "flowdiff.evaluation.api",
     "compose_config": "flowdiff.config.compose",
-    "train": "flowdiff.training.job",
+    "train": "flowdiff.training.train_job",
     "FlowMatchingPath": "flowdiff.paths.flow_matching",
     "DiffusionPath": "flowdiff.paths.diffusion",
     "ODESampler": "flowdiff.samplers.ode",
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from flowdiff.samplers.torchdyn import TorchdynSampler
     from flowdiff.sbi.estimator import PosteriorEstimator
     from flowdiff.sbi.posterior import Posterior
-    from flowdiff.training.job import train
+    from flowdiff.training.train_job import train
 
 resolvers.register()
 

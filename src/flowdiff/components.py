@@ -36,6 +36,9 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "flowdiff.sbi.EmbeddedNetwork": (),
     "flowdiff.sbi.MLPEmbedding": (),
     "flowdiff.sbi.SetEmbedding": (),
+    "flowdiff.distillation.TeacherCoupling": (
+        "flowdiff.distillation.teacher_coupling.TeacherCoupling",
+    ),  # a flow-matching path's coupling (reflow)
 }
 #: an older stored name -> its public name
 ALIASES: dict[str, str] = {old: new for new, olds in COMPONENTS.items() for old in olds}

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 import flowdiff
 from flowdiff.config import compose_config
-from flowdiff.evaluation.job import evaluate_checkpoints
+from flowdiff.evaluation.eval_job import evaluate_checkpoints
 from flowdiff.training import train
 from tests.helpers.config import TINY
 from tests.helpers.runs import vector_run

@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from flowdiff.evaluation.job import evaluate_checkpoints
+from flowdiff.evaluation.eval_job import evaluate_checkpoints
 from flowdiff.training import train
 from flowdiff.training.callbacks.run_identity import config_hash
 from tests.helpers.config import TINY, compose_config

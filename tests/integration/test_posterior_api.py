@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from flowdiff.config import compose_config
-from flowdiff.evaluation.job import evaluate_checkpoints
-from flowdiff.inference.job import sample
+from flowdiff.evaluation.eval_job import evaluate_checkpoints
+from flowdiff.inference.sample_job import sample
 from flowdiff.sbi import Posterior, PosteriorEstimator
 from flowdiff.sbi.tasks.linear_gaussian import LinearGaussian
 from flowdiff.training import fit

@@ -30,3 +30,21 @@ def test_import_flowdiff_stays_light():
     code = "import sys, flowdiff; print([m for m in ('torch', 'lightning') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_data_loads_the_normaliser_not_the_whole_model():
+    code = (
+        "import sys, flowdiff.data, flowdiff.model.normalizer; "
+        "print([m for m in ('flowdiff.model.module', 'flowdiff.paths', 'flowdiff.samplers') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_model_package_still_exports_its_classes():
+    import flowdiff.model
+    from flowdiff.model import module, normalizer
+
+    assert flowdiff.model.GenerativeModule is module.GenerativeModule
+    assert flowdiff.model.Normalizer is normalizer.Normalizer

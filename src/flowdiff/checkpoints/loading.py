@@ -1,9 +1,10 @@
-"""A trained run seen from one of its checkpoints: the model (EMA or raw weights), the run folder
-and the training config beside it, and the datamodule that config builds."""
+"""A trained run seen from one of its checkpoints: the run folder and the training config beside
+it, and the datamodule that config builds. The model itself is read by
+:func:`flowdiff.model.loading.load_model` (still importable from here, on first use, so that this
+package never imports :mod:`flowdiff.model` when it is imported)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,49 +13,12 @@ from hydra.utils import instantiate
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 
-from flowdiff.checkpoints.reading import read_checkpoint
-from flowdiff.checkpoints.weights import weights_label
-from flowdiff.model.devices import check_device
-from flowdiff.model.module import GenerativeModule
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to sample, with a note on which weights it carries.
-
-    Attributes:
-        model: the module in eval mode.
-        weights: ``"ema"``, ``"raw"`` or ``"raw (no EMA saved)"``.
-        global_step: the training step the checkpoint was written at.
-    """
-
-    model: GenerativeModule
-    weights: str
-    global_step: int = 0
-
 
 def run_folder(ckpt_path: str | Path) -> Path:
     """The run folder of a checkpoint at ``<run>/checkpoints/<name>.ckpt`` (else its folder)."""
     ckpt_path = Path(ckpt_path)
     parent = ckpt_path.parent
     return parent.parent if parent.name == "checkpoints" else parent
-
-
-def load_model(ckpt_path: str | Path, device: Any = "cpu", ema: bool = True) -> LoadedModel:
-    """Load a flowdiff checkpoint (read once), with its EMA weights when ``ema`` and the
-    checkpoint has them (see :mod:`flowdiff.checkpoints.weights`)."""
-    check_device(device)
-    checkpoint = read_checkpoint(ckpt_path, map_location="cpu")
-    try:
-        model = GenerativeModule.from_checkpoint(checkpoint, map_location=device, ema=ema)
-    except RuntimeError as error:  # load_state_dict: keys or shapes that do not fit
-        raise ValueError(
-            f"ckpt_path={str(ckpt_path)!r}: its weights do not fit the network its flowdiff "
-            f"record describes ({checkpoint['flowdiff']['network'].get('_target_')}): "
-            f"{str(error).splitlines()[0]} Use an unmodified checkpoint from flowdiff-train."
-        ) from error
-    step = int(checkpoint.get("global_step", 0))
-    return LoadedModel(model, weights_label(checkpoint, ema), step)
 
 
 def train_config(ckpt_path: str | Path) -> DictConfig:
@@ -91,3 +55,12 @@ def collect(loader, limit: int | None = None) -> tuple[torch.Tensor, torch.Tenso
     x = torch.cat(xs)[:limit]
     cond = torch.cat(conds)[:limit] if conds else None
     return x, cond
+
+
+def __getattr__(name: str) -> Any:
+    # load_model and LoadedModel moved to flowdiff.model.loading; the old import path still works
+    if name in ("load_model", "LoadedModel"):
+        from flowdiff.model import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

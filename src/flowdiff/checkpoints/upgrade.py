@@ -32,18 +32,25 @@ _RENAMED_PREFIXES = {
 _RENAMED_ARGUMENTS = {"flowdiff.samplers.DiffusersSampler": {"num_inference_steps": "steps"}}
 
 
+def _rename(record: Any) -> None:
+    """``record`` and the records nested in it (a path's coupling) under today's names."""
+    if not isinstance(record, dict):
+        return
+    if isinstance(record.get("_target_"), str):
+        record["_target_"] = current_name(record["_target_"])
+        for old, new in _RENAMED_ARGUMENTS.get(record["_target_"], {}).items():
+            if old in record:
+                record[new] = record.pop(old)
+    for value in record.values():
+        _rename(value)
+
+
 def upgrade_parts(parts: dict[str, Any]) -> dict[str, Any]:
     """The network, path and sampler records of ``parts`` (a checkpoint's ``flowdiff`` record or
     a Hub folder's ``config.json``) under today's names, in place; current records pass as they
     are."""
     for part in PARTS:
-        record = parts.get(part)
-        if not isinstance(record, dict) or not isinstance(record.get("_target_"), str):
-            continue
-        record["_target_"] = current_name(record["_target_"])
-        for old, new in _RENAMED_ARGUMENTS.get(record["_target_"], {}).items():
-            if old in record:
-                record[new] = record.pop(old)
+        _rename(parts.get(part))
     return parts
 
 

@@ -5,7 +5,7 @@ Training keeps an EMA of the weights with a callback on Lightning's ``WeightAver
 ``state_dict`` (so anything loading a checkpoint the usual way gets the EMA) and the raw,
 optimised weights under ``current_model_state``. Checkpoints of runs without EMA hold only
 ``state_dict``, the raw weights. :func:`model_state_dict` is the one place that chooses; both
-``GenerativeModule.load_from_checkpoint`` and ``checkpoints.loading.load_model`` go through it.
+``GenerativeModule.load`` and ``flowdiff.model.loading.load_model`` go through it.
 """
 
 from __future__ import annotations

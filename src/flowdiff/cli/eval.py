@@ -20,7 +20,7 @@ from flowdiff.config.location import config_dir
 def _main(cfg: DictConfig) -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     with user_errors(cfg):
-        from flowdiff.evaluation.job import evaluate_checkpoints
+        from flowdiff.evaluation.eval_job import evaluate_checkpoints
         from flowdiff.evaluation.report import print_tables
 
         folder = evaluate_checkpoints(cfg)

@@ -4,7 +4,7 @@ Hydra removes a config group from the defaults list with ``~logger``; ``logger=n
 spelling of the Lightning + Hydra template, and the value ``null`` of every other key) is a
 Hydra error for a group ("Config group override must be a string or a list"). The console
 scripts read it as ``~logger``: the group is left out (``logger=null``: no logger, no logger
-files, and the callbacks that need one follow, see :func:`flowdiff.training.job.build`).
+files, and the callbacks that need one follow, see :func:`flowdiff.training.train_job.build`).
 """
 
 from __future__ import annotations

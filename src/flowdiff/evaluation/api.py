@@ -13,15 +13,16 @@ import torch
 from lightning import LightningDataModule
 from torch import Tensor
 
-from flowdiff.checkpoints.loading import build_datamodule, load_model
+from flowdiff.checkpoints.loading import build_datamodule
 from flowdiff.components import describe
 from flowdiff.errors import InputValueError
 from flowdiff.evaluation.arguments import check_evaluate_args, warn_nonfinite_metrics
-from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
+from flowdiff.evaluation.posterior_calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.reference import Reference, generation_conditions, reference_from
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
-from flowdiff.inference.job import draw, generate_kwargs
+from flowdiff.inference.sample_job import draw, generate_kwargs
 from flowdiff.metrics.likelihood import bits_per_dim, log_likelihood
+from flowdiff.model.loading import load_model
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers.base import Sampler
 from flowdiff.sbi.diagnostics import Calibration

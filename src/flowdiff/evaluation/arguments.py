@@ -16,7 +16,7 @@ from typing import Any
 from lightning import LightningDataModule
 
 from flowdiff.errors import InputTypeError, InputValueError, NonFiniteSampleWarning
-from flowdiff.evaluation.calibration import CalibrationOptions
+from flowdiff.evaluation.posterior_calibration import CalibrationOptions
 from flowdiff.evaluation.suite import MetricOptions
 from flowdiff.model.input_checks import check_int, check_options
 from flowdiff.model.module import GenerativeModule

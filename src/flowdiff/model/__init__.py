@@ -1,9 +1,31 @@
 """What a checkpoint holds: the :class:`GenerativeModule` (network + path + sampler), its
-classifier-free guidance and the data normaliser it undoes when sampling; and its Hugging Face
-forms (``save_pretrained``/``from_pretrained``; ``to_diffusers_pipeline`` is imported from
-:mod:`flowdiff.model.diffusers_export` itself)."""
+classifier-free guidance and the data normaliser it undoes when sampling; saving and loading it
+(:mod:`flowdiff.model.saving`, ``save``/``load``) and its Hugging Face forms
+(``to_diffusers_pipeline`` is imported from :mod:`flowdiff.model.diffusers_export` itself).
 
-from flowdiff.model.module import GenerativeModule
-from flowdiff.model.normalizer import NormalizationSource, Normalizer
+The names are imported on first use (PEP 562), so that ``data/`` importing
+:mod:`flowdiff.model.normalizer` does not load the whole module and everything it builds on.
+"""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the module that defines it
+_EXPORTS = {
+    "GenerativeModule": "flowdiff.model.module",
+    "NormalizationSource": "flowdiff.model.normalizer",
+    "Normalizer": "flowdiff.model.normalizer",
+}
 __all__ = ["GenerativeModule", "NormalizationSource", "Normalizer"]
+
+if TYPE_CHECKING:
+    from flowdiff.model.module import GenerativeModule
+    from flowdiff.model.normalizer import NormalizationSource, Normalizer
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,20 +9,15 @@ short; its helpers live beside it (``loss_window``, ``checkpoint_record``, ``gui
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from lightning import LightningModule
 from torch import Tensor, nn
 
-from flowdiff.checkpoints.reading import read_checkpoint
-from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
-from flowdiff.model.devices import check_device
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.input_checks import (
-    check_checkpoint_dict,
     check_generate_args,
     check_guidance,
     check_parts,
@@ -30,16 +25,16 @@ from flowdiff.model.input_checks import (
 )
 from flowdiff.model.loss_window import LossWindow
 from flowdiff.model.normalizer import NormalizationSource, Normalizer, on_data_grid
+from flowdiff.model.saving import SaveLoadMixin
 from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
 from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
 
 
-class GenerativeModule(LightningModule, PretrainedMixin):
+class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
     """Trains ``network`` on ``path`` and samples with ``sampler``; the step never branches on
-    the method. ``save_pretrained(folder)`` / ``from_pretrained(folder)`` write and read it as a
-    Hugging Face model folder (safetensors weights and a JSON config; see
-    :mod:`flowdiff.model.hub`).
+    the method. ``save(path)`` / ``GenerativeModule.load(path)`` write and read it as a
+    checkpoint (``.ckpt``) or a Hugging Face model folder (:mod:`flowdiff.model.saving`).
 
     Args:
         network: ``forward(x_t, t, cond=None)`` returning a tensor like ``x_t``.
@@ -260,46 +255,3 @@ class GenerativeModule(LightningModule, PretrainedMixin):
     ) -> Tensor:
         """Samples ``(B, *data_shape)`` in the data's units; see :meth:`generate`."""
         return self.generate(num_samples, cond, sampler, generator, guidance_scale).x
-
-    # ------------------------------------------------------------------ checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record how to rebuild the network, path and sampler without the Hydra config."""
-        checkpoint["flowdiff"] = parts_record(self.network, self.path, self.sampler)
-        checkpoint["flowdiff"]["optimizer"] = optimizer_record(self)
-
-    @classmethod
-    def load_from_checkpoint(  # type: ignore[override]
-        cls,
-        checkpoint_path: str | Path,
-        map_location: Any = "cpu",
-        sampler: Sampler | None = None,
-        ema: bool = True,
-        **overrides: Any,
-    ) -> GenerativeModule:
-        """Rebuild a trained module from a flowdiff checkpoint, ready to :meth:`sample`.
-
-        Args:
-            checkpoint_path: a ``.ckpt`` written by ``flowdiff-train``.
-            map_location: device for the weights.
-            sampler: a sampler to use instead of the one the model was trained with.
-            ema: the EMA weights when the run kept them (the default), else the raw ones.
-            **overrides: replace saved hyperparameters (e.g. ``compile=False``).
-        """
-        check_device(map_location, "map_location")
-        checkpoint = read_checkpoint(checkpoint_path, map_location)
-        return cls.from_checkpoint(checkpoint, map_location, sampler, ema, **overrides)
-
-    @classmethod
-    def from_checkpoint(
-        cls,
-        checkpoint: dict[str, Any],
-        map_location: Any = "cpu",
-        sampler: Sampler | None = None,
-        ema: bool = True,
-        **overrides: Any,
-    ) -> GenerativeModule:
-        """:meth:`load_from_checkpoint` for a checkpoint already read with
-        :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
-        check_device(map_location, "map_location")
-        check_checkpoint_dict(checkpoint, ema)
-        return rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)

@@ -33,6 +33,13 @@ def test_an_old_hub_folder_loads_and_samples_the_same():
     np.testing.assert_allclose(draw(model, True), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["flow_matching.ckpt", "diffusion.ckpt", "hub_flow_matching"])
+def test_load_reads_every_old_kind(name):
+    model = GenerativeModule.load(FIXTURES / name)
+    expected = EXPECTED[name.removesuffix(".ckpt")]
+    np.testing.assert_allclose(draw(model, "flow_matching" in name), expected, atol=1e-5)
+
+
 def test_the_samples_depend_on_the_weights():
     """The comparison can fail: other weights give other samples."""
     model = GenerativeModule.load_from_checkpoint(FIXTURES / "flow_matching.ckpt")

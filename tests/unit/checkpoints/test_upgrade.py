@@ -72,3 +72,13 @@ def test_a_current_record_and_an_unknown_name_pass_unchanged():
     moved = {"network": {"_target_": "mypackage.nets.Net"}}
     assert upgrade_parts(copy.deepcopy(moved)) == moved
     assert "mypackage.nets.Net" not in ALIASES
+
+
+def test_a_nested_record_is_upgraded_too():
+    coupling = {"_target_": "flowdiff.distillation.teacher_coupling.TeacherCoupling"}
+    parts = {
+        "path": {"_target_": "flowdiff.paths.flow_matching.FlowMatchingPath", "coupling": coupling}
+    }
+    path = upgrade_parts(parts)["path"]
+    assert path["_target_"] == "flowdiff.paths.FlowMatchingPath"
+    assert path["coupling"]["_target_"] == "flowdiff.distillation.TeacherCoupling"

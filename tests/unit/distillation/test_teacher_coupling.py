@@ -52,7 +52,7 @@ def test_the_path_trains_on_the_pair_and_records_the_coupling(teacher_ckpt):
     _, teacher_x1 = coupling(x_0, x_1, cond)
     torch.testing.assert_close(drawn.target, teacher_x1 - x_0)  # condot: velocity x_1 - x_0
     record = describe(path)["coupling"]
-    assert record["_target_"] == "flowdiff.distillation.teacher_coupling.TeacherCoupling"
+    assert record["_target_"] == "flowdiff.distillation.TeacherCoupling"
     assert record["checkpoint"] == str(teacher_ckpt)
 
 

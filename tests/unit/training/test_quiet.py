@@ -11,8 +11,8 @@ import pytest
 from lightning.pytorch.callbacks import LearningRateMonitor
 
 from flowdiff.training import fit
-from flowdiff.training.job import without_logger_callbacks
 from flowdiff.training.quiet import LIGHTNING_LOGGERS, lightning_info_off
+from flowdiff.training.train_job import without_logger_callbacks
 
 CHATTER = ("GPU available", "TPU available", "Tip:", "Seed set", "Total params", "stepping batches")
 

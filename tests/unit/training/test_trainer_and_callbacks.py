@@ -13,11 +13,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from flowdiff.checkpoints import loading
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.checkpoints.run_folders import run_dir
 from flowdiff.checkpoints.weights import model_state_dict, weights_label
 from flowdiff.config.hardware import fallback_precision, fit_to_hardware
+from flowdiff.model import loading
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training import build, order_callbacks, train
 from flowdiff.training.callbacks import DivergenceGuard, EarlyStopping

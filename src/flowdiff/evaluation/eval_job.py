@@ -10,16 +10,17 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from flowdiff.checkpoints.loading import build_datamodule, load_model, run_folder
+from flowdiff.checkpoints.loading import build_datamodule, run_folder
 from flowdiff.evaluation.api import Evaluation, likelihood_metrics, sample_and_score
-from flowdiff.evaluation.calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.figures import run_figures, write_figures
+from flowdiff.evaluation.posterior_calibration import CalibrationOptions, calibrate
 from flowdiff.evaluation.reference import reference_from
 from flowdiff.evaluation.report import columns_of, write_json, write_table
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.evaluation.sweep import run_sweep, sampler_label
-from flowdiff.inference.job import generate_kwargs, sampler_from_config
+from flowdiff.inference.sample_job import generate_kwargs, sampler_from_config
 from flowdiff.inference.sampler_choice import default_device
+from flowdiff.model.loading import load_model
 from flowdiff.plotting import save_figure, sweep_figure
 from flowdiff.training.loggers import close_loggers, run_loggers
 

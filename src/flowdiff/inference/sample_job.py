@@ -12,13 +12,14 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import Progress
 
-from flowdiff.checkpoints.loading import load_model, run_folder
+from flowdiff.checkpoints.loading import run_folder
 from flowdiff.components import describe
 from flowdiff.config.settings import resolve_settings
 from flowdiff.errors import ConfigError
 from flowdiff.inference.conditions import DEFAULT_NUM_SAMPLES, Conditions, resolve_conditions
 from flowdiff.inference.sampler_choice import build_sampler, default_device
 from flowdiff.inference.writers import write_arrays, write_figures, write_record
+from flowdiff.model.loading import load_model
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers.base import Sampler, SamplerOutput
 
