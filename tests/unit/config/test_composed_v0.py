@@ -30,11 +30,12 @@ def renamed(config: dict) -> dict:
 
 
 def differences(old, new, key: str = "") -> list[str]:
-    """Keys whose values differ between two plain configs, as ``key: old -> new``."""
+    """Keys of the old config whose values differ in the new one, as ``key: old -> new``. Keys
+    added since (new options, each with the default that keeps the old behaviour) are left out."""
     if isinstance(old, dict) and isinstance(new, dict):
         found = []
-        for k in sorted(set(old) | set(new)):
-            found += differences(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{key}.{k}")
+        for k in sorted(old):
+            found += differences(old[k], new.get(k, "<absent>"), f"{key}.{k}")
         return found
     return [] if old == new else [f"{key}: {old!r} -> {new!r}"]
 
@@ -51,4 +52,9 @@ def test_the_comparison_sees_a_changed_value():
     before = json.loads((FIXTURES / "train.json").read_text())
     now = json.loads((FIXTURES / "train.json").read_text())
     now["model"]["sampler"]["steps"] += 1
-    assert differences(before, now) == [".model.sampler.steps: 4 -> 5"]
+    del now["model"]["path"]["coupling"]
+    now["added_since"] = True
+    assert differences(before, now) == [
+        ".model.path.coupling: 'ot' -> '<absent>'",
+        ".model.sampler.steps: 4 -> 5",
+    ]
