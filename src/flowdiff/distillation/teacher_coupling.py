@@ -13,6 +13,8 @@ of one batch per step; see docs/few_step.md for the cost accounting.
 
 from __future__ import annotations
 
+import time
+
 import torch
 from torch import Tensor
 
@@ -52,6 +54,8 @@ class TeacherCoupling(Component):
         if steps is not None and steps < 1:
             raise ConfigError(f"steps={steps} must be at least 1 (or None: the teacher's own).")
         self._teacher: GenerativeModule | None = None
+        #: pairs drawn so far and the wall seconds the teacher spent on them (cost accounting)
+        self.pairs, self.seconds = 0, 0.0
 
     @classmethod
     def from_module(cls, teacher: GenerativeModule, **options) -> TeacherCoupling:
@@ -84,6 +88,7 @@ class TeacherCoupling(Component):
             ``x_0`` and the teacher's sample, both ``(B, *data_shape)``, in normalised units,
             neither clipped nor rounded (the student's ``generate`` does that at the end).
         """
+        start = time.perf_counter()
         teacher = self.teacher(x_0.device)
         if tuple(x_0.shape[1:]) != teacher.data_shape:
             raise ConfigError(
@@ -97,5 +102,13 @@ class TeacherCoupling(Component):
         scale = self.hparams.guidance_scale
         scale = teacher.hparams.guidance_scale if scale is None else scale
         model = guided_model(teacher.network, cond, scale if cond is not None else 1.0)
-        drawn = sampler.sample(model, teacher.path, x_0)
-        return x_0, drawn.x.to(x_1.dtype)
+        drawn = sampler.sample(model, teacher.path, x_0).x.to(x_1.dtype)
+        self.pairs, self.seconds = self.pairs + len(x_0), self.seconds + _since(start, drawn)
+        return x_0, drawn
+
+
+def _since(start: float, result: Tensor) -> float:
+    """Wall seconds since ``start``, once ``result`` is computed (waits for a GPU)."""
+    if result.is_cuda:
+        torch.cuda.synchronize(result.device)
+    return time.perf_counter() - start

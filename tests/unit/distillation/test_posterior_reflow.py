@@ -48,5 +48,5 @@ def test_a_posterior_without_its_run_is_refused(posterior):
 def test_bad_step_and_epoch_counts_are_refused(posterior):
     with pytest.raises(ConfigError, match="max_epochs=0 must be at least 1"):
         reflow_posterior(posterior, max_epochs=0)
-    with pytest.raises(ValueError, match="steps=0 must be at least 1"):
+    with pytest.raises(ValueError, match="steps=0 must be an integer >= 1"):
         reflow_posterior(posterior, steps=0)

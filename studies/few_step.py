@@ -1,0 +1,161 @@
+"""Few-step generation by reflow: quality kept and cost, on posteriors and on the digits.
+
+Posteriors (``posteriors``): for each task, one training set of ``--budget`` simulations; the
+teacher is ``PosteriorEstimator().fit`` with its defaults (16 network calls per draw), the student
+``reflow_posterior(teacher)`` (early stopping on the validation loss, as the teacher). Each is
+timed drawing ``--draws`` samples for each of 10 fixed observations (all in one call), scored by
+C2ST against ``--samples`` exact posterior samples per observation (the first draws), and checked
+for calibration (SBC and TARP on ``--calibration`` held-out simulations, 100 draws each). sbi's
+NPE (default MAF, its own training loop) is trained on the same simulations and timed drawing the
+same ``--draws`` x 10 samples.
+
+Digits (``digits TEACHER_CKPT STUDENT_CKPT``): pixel C2ST against the held-out digits
+(:func:`flowdiff.evaluate`) and class accuracy (the SVC judge of ``studies.digits_quality``) of
+the teacher's default sampler and the student at 1 and 2 Euler steps.
+
+    taskset -c 0 python -m studies.few_step posteriors --tasks linear_gaussian ring
+    taskset -c 0 python -m studies.few_step digits outputs/teacher/checkpoints/last.ckpt \\
+        outputs/student/checkpoints/last.ckpt
+
+Times are CPU seconds of this process (one torch thread) and wall seconds; on a shared machine
+the CPU seconds are the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from flowdiff.distillation import reflow_posterior
+from flowdiff.metrics.c2st import c2st
+from flowdiff.sbi import PosteriorEstimator, calibration
+from studies.sbi_tasks import make_task
+
+
+@contextmanager
+def clock(into: dict, key: str):
+    """Adds ``<key>_cpu`` and ``<key>_wall`` seconds of the block to ``into``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    yield
+    into[f"{key}_cpu"] = time.process_time() - cpu
+    into[f"{key}_wall"] = time.perf_counter() - wall
+
+
+class Steps:
+    """A posterior sampled with a given number of solver steps (``None``: its own)."""
+
+    def __init__(self, posterior, steps):
+        self.posterior, self.steps = posterior, steps
+
+    def sample(self, shape, x, generator=None):
+        return self.posterior.sample(shape, x=x, generator=generator, steps=self.steps)
+
+
+def score(name, posterior, x_obs, exact, theta_cal, x_cal, args) -> dict:
+    """Sampling time of ``--draws`` x 10, mean C2ST, and SBC/TARP for one posterior."""
+    row = {"setting": name}
+    x_o = torch.as_tensor(x_obs, dtype=torch.float32)
+    with clock(row, "sample"):
+        drawn = posterior.sample((args.draws,), x=x_o, generator=torch.Generator().manual_seed(0))
+    drawn = drawn[: args.samples].double().numpy()
+    row["c2st"] = float(np.mean([c2st(e, drawn[:, i], 5, 0) for i, e in enumerate(exact)]))
+    if hasattr(posterior, "posterior"):  # flowdiff: calibration too
+        cal = calibration(posterior, theta_cal, x_cal, num_samples=100)
+        row["sbc"], row["tarp"] = cal.sbc_passed, cal.coverage_passed
+    return row
+
+
+def npe(task, theta, x) -> tuple[object, dict]:
+    from sbi.inference import NPE
+
+    torch.manual_seed(0)
+    cost = {}
+    with clock(cost, "train"):
+        inference = NPE(prior=task.prior, show_progress_bars=False)
+        inference.append_simulations(torch.as_tensor(theta).float(), torch.as_tensor(x).float())
+        inference.train(training_batch_size=200)
+        posterior = inference.build_posterior()
+
+    class Batched:
+        def sample(self, shape, x, generator=None):
+            return posterior.sample_batched(shape, x=x, show_progress_bars=False)
+
+    return Batched(), cost
+
+
+def posteriors(args) -> None:
+    for name in args.tasks:
+        task = make_task(name)
+        rng = np.random.default_rng(1)
+        _, x_obs = task.simulator.simulate(10, rng)
+        exact = [task.exact(x_o, args.samples, rng) for x_o in x_obs]
+        theta, x = task.simulator.simulate(args.budget, np.random.default_rng(0))
+        theta, x = theta.astype(np.float32), x.astype(np.float32)
+        theta_cal, x_cal = task.simulator.simulate(args.calibration, np.random.default_rng(2))
+        cost = {}
+        with clock(cost, "teacher_train"):
+            teacher = PosteriorEstimator(progress=False, overrides=["trainer=cpu"]).fit(theta, x)
+        with clock(cost, "student_train"):
+            student = reflow_posterior(teacher, steps=1)
+        cost.update(student.reflow_cost, epochs=student.epoch, teacher_epochs=teacher.epoch)
+        print(name, cost, flush=True)
+        settings = [("teacher (16 calls)", teacher, None), ("student 1 call", student, 1)]
+        settings.append(("student 2 calls", student, 2))
+        for label, posterior, steps in settings:
+            row = score(label, Steps(posterior, steps), x_obs, exact, theta_cal, x_cal, args)
+            print(name, row, flush=True)
+        if not args.no_npe:
+            sbi_posterior, npe_cost = npe(task, theta, x)
+            row = score("sbi NPE", sbi_posterior, x_obs, exact, None, None, args)
+            print(name, {**row, **npe_cost}, flush=True)
+
+
+def digits(args) -> None:
+    from flowdiff import evaluate
+    from flowdiff.checkpoints.loading import load_model
+    from flowdiff.samplers import ODESampler
+    from studies.digits_quality import conditional_accuracy, digit_judge
+
+    judge, real, _ = digit_judge()
+    print("judge accuracy on real held-out digits", round(real, 3), flush=True)
+    settings = [("teacher default", args.teacher, None)]
+    settings += [(f"student euler x {n}", args.student, n) for n in (1, 2)]
+    for label, ckpt, steps in settings:
+        model = load_model(ckpt).model
+        sampler = ODESampler(method="euler", steps=steps) if steps else model.sampler
+        row = {"setting": label}
+        with clock(row, "eval"):
+            result = evaluate(ckpt, sampler=sampler, num_samples=args.num_samples, nll_samples=0)
+        accuracy, out, seconds = conditional_accuracy(judge, model, 100, 0, sampler=sampler)
+        row.update(c2st=result.metrics["c2st"], accuracy=accuracy, nfe=out.nfe)
+        row.update(sample_1000_wall=seconds, floor=result.floor.get("c2st"))
+        print(row, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    post = sub.add_parser("posteriors")
+    post.add_argument("--tasks", nargs="+", default=["linear_gaussian", "ring"])
+    post.add_argument("--budget", type=int, default=10_000)
+    post.add_argument("--draws", type=int, default=10_000, help="timed draws per observation")
+    post.add_argument("--samples", type=int, default=1000, help="exact samples (C2ST) each")
+    post.add_argument("--calibration", type=int, default=200)
+    post.add_argument("--no-npe", action="store_true")
+    dig = sub.add_parser("digits")
+    dig.add_argument("teacher")
+    dig.add_argument("student")
+    dig.add_argument("--num-samples", type=int, default=2000)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    posteriors(args) if args.part == "posteriors" else digits(args)
+
+
+if __name__ == "__main__":
+    main()
