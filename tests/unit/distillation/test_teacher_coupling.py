@@ -10,12 +10,6 @@ from flowdiff.components import describe
 from flowdiff.distillation import TeacherCoupling
 from flowdiff.errors import ConfigError
 from flowdiff.paths import FlowMatchingPath
-from tests.helpers.runs import vector_run
-
-
-@pytest.fixture(scope="module")
-def teacher_ckpt(tmp_path_factory):
-    return vector_run(tmp_path_factory.mktemp("teacher"))
 
 
 def test_pairs_are_the_teachers_samples_given_each_condition(teacher_ckpt):
