@@ -35,7 +35,6 @@ COMMON = [
     "callbacks.sample_figures=null",
     "sampling_steps=2",
 ]
-TOTAL_STEPS = 6 * 4  # max_epochs x limit_train_batches (each rank sees its half of a batch)
 
 
 def _command(*overrides: str) -> list[str]:
@@ -83,17 +82,19 @@ def test_ddp_run_killed_at_random_resumes_bitwise_equal(tmp_path):
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
     straight_dir.mkdir(), killed_dir.mkdir()
     _run(straight_dir, "run_name=straight")
-
-    last = killed_dir / "outputs" / "killed" / "checkpoints" / "last.ckpt"
-    step = _kill_midway(killed_dir, last, random.Random(int(time.time())))
-    assert 0 < step < TOTAL_STEPS
-    _run(killed_dir, "run_name=killed", f"ckpt_path={last}")
-
     a = torch.load(
         straight_dir / "outputs" / "straight" / "checkpoints" / "last.ckpt", weights_only=False
     )
+    total = a["global_step"]  # 6 epochs of the batches each rank's half of the data fills
+    assert total >= 12
+
+    last = killed_dir / "outputs" / "killed" / "checkpoints" / "last.ckpt"
+    step = _kill_midway(killed_dir, last, random.Random(int(time.time())))
+    assert 0 < step < total
+    _run(killed_dir, "run_name=killed", f"ckpt_path={last}")
+
     b = torch.load(last, weights_only=False)
-    assert a["global_step"] == b["global_step"] == TOTAL_STEPS and a["epoch"] == b["epoch"]
+    assert b["global_step"] == total and a["epoch"] == b["epoch"]
     for key in ("state_dict", "current_model_state", "optimizer_states"):
         assert max_abs_difference(a[key], b[key]) == 0.0, key
     assert a["lr_schedulers"] == b["lr_schedulers"]
