@@ -79,6 +79,8 @@ def _fsync_file(path: str | Path) -> None:
 
 def _disk_full_error(path: Path, full: OSError, what: str) -> DiskFullError:
     kept = "the previous file is unchanged" if path.exists() else "no partial file was left"
+    if what == "checkpoint":
+        kept += f", and the other checkpoints in {str(path.parent)!r} are whole"
     return DiskFullError(
         f"cannot write {what or 'file'} {str(path)!r}: {full.strerror or 'no space left'} "
         f"(disk full); nothing was lost: {kept}. Free some space (or write elsewhere) and run "
