@@ -260,6 +260,37 @@ CASES = {
         ModelNotFoundError,
         ["nope.ckpt", "does not exist"],
     ),
+    # save / load
+    "load of a number": (
+        "GenerativeModule.load(3)",
+        lambda c: GenerativeModule.load(3),
+        InputTypeError,
+        ["path must be a .ckpt file, a model folder or a Hub id"],
+    ),
+    "load of a missing .ckpt": (
+        "GenerativeModule.load('nope.ckpt')",
+        lambda c: GenerativeModule.load(c.folder / "nope.ckpt"),
+        ModelNotFoundError,
+        ["nope.ckpt", "does not exist"],
+    ),
+    "load of a missing folder": (
+        "GenerativeModule.load('my_model')",
+        lambda c: GenerativeModule.load("my_model"),
+        ModelNotFoundError,
+        ["'my_model'", "no such folder"],
+    ),
+    "load onto a GPU that is not there (folder)": (
+        "GenerativeModule.load(<folder>, map_location='cuda') without a GPU",
+        lambda c: GenerativeModule.load(c.folder / "hf", map_location=CUDA),
+        DeviceError,
+        ["map_location=", "GPU"],
+    ),
+    "save to a number": (
+        "model.save(3)",
+        lambda c: c.plain.save(3),
+        InputTypeError,
+        ["path must be a file path (.ckpt) or a folder path"],
+    ),
     # from_pretrained / save_pretrained
     "from_pretrained of a missing local folder": (
         "GenerativeModule.from_pretrained('my_model') (no such folder)",

@@ -28,6 +28,7 @@ from flowdiff.checkpoints.integrity import DIGEST_KEY, check_safetensors, sha256
 from flowdiff.checkpoints.upgrade import PARTS, RECORD_FORMAT, upgrade_parts
 from flowdiff.components import describe, plain
 from flowdiff.errors import CheckpointError, ModelNotFoundError
+from flowdiff.model.devices import check_device
 from flowdiff.model.pretrained_files import (
     check_local_folder,
     check_weights_fit,
@@ -85,6 +86,7 @@ class PretrainedMixin(
                 asking the Hub), or a Hub id that cannot be found or reached.
             DamagedFileError: a broken ``config.json`` or truncated/altered weights.
         """
+        check_device(kwargs.get("map_location", "cpu"), "map_location")
         model_id, local = resolve_model_id(pretrained_model_name_or_path)
         if local:
             check_local_folder(model_id)

@@ -11,6 +11,7 @@ so ``flowdiff-sample`` and ``flowdiff-eval`` read a saved one as a trained one.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import lightning
 
 from flowdiff.checkpoints.atomic_io import atomic_torch_save
 from flowdiff.checkpoints.reading import read_checkpoint
+from flowdiff.errors import InputTypeError
 from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
 from flowdiff.model.devices import check_device
 from flowdiff.model.input_checks import check_checkpoint_dict
@@ -51,6 +53,10 @@ class SaveLoadMixin:
         Returns:
             ``path``.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise InputTypeError(
+                f"path must be a file path (.ckpt) or a folder path, not a {type(path).__name__}."
+            )
         path = Path(path)
         if path.suffix != CHECKPOINT_SUFFIX:
             self.save_pretrained(path)
@@ -85,6 +91,11 @@ class SaveLoadMixin:
                 ones; a folder holds one set of weights.
             **overrides: replace saved hyperparameters (e.g. ``compile=False``).
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise InputTypeError(
+                f"path must be a .ckpt file, a model folder or a Hub id 'owner/name', not a "
+                f"{type(path).__name__}."
+            )
         if not is_checkpoint(path):
             options = {"sampler": sampler} if sampler is not None else {}
             return cls.from_pretrained(path, map_location=map_location, **options, **overrides)
