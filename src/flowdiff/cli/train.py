@@ -20,7 +20,7 @@ def _main(cfg: DictConfig) -> float | None:
     with user_errors(cfg):
         from flowdiff.training import train
 
-        metrics = train(cfg)
+        metrics = train(cfg, quiet=False)
     return metrics.get("val/loss")
 
 

@@ -162,13 +162,14 @@ def fit(
     return model, trainer
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """What ``flowdiff-train`` runs: :func:`fit` the config's data and model.
+def train(cfg: DictConfig, quiet: bool = True) -> dict[str, float]:
+    """What ``flowdiff-train`` runs (with ``quiet=False``): :func:`fit` the config's data and
+    model, and say where the run folder is.
 
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.
     """
-    _, trainer = fit(cfg, quiet=False)
+    _, trainer = fit(cfg, quiet=quiet)
     folder = _run_folder(cfg)
     if folder is not None:  # a sweep's jobs: outputs/multirun/<date>/<time>/<job number>/
         rank_zero_info(f"Run folder: {folder}")
