@@ -80,3 +80,17 @@ def test_unknown_or_unfitting_embedding_is_refused_before_training():
         PosteriorEstimator(embedding_net=nn.Linear(3, 4), **TINY).fit(theta, x)
     with pytest.raises(ConfigError, match="embedding_net=int"):
         PosteriorEstimator(embedding_net=3)
+
+
+def test_the_command_line_config_builds_the_same_embedded_network():
+    from hydra.utils import instantiate
+
+    from flowdiff.config import compose_config
+
+    overrides = ["data=arrays", "data.shape=[2]", "data.cond_shape=[1,8,8]",
+                 "model/network=embedded", "model/network/embedding=cnn"]  # fmt: skip
+    cfg = compose_config("train", overrides, output_dir="unused")
+    network = instantiate(cfg.model.network)
+    assert type(network.embedding) is CNNEmbedding and network.embedding.out_features == 32
+    out = network(torch.randn(3, 2), torch.rand(3), torch.randn(3, 1, 8, 8))
+    assert out.shape == (3, 2)

@@ -34,7 +34,7 @@ def simulator_of(task: LinearGaussian):
 
 
 def distance_to_exact(posterior, task, x_o) -> float:
-    """Gaussian W2 between moment-matched draws and the exact posterior (mean and covariance)."""
+    """Mean error plus the root of the summed covariance error, against the exact posterior."""
     draws = posterior.sample((2000,), x=x_o, generator=torch.Generator().manual_seed(0))
     mean, cov = task.posterior(x_o.double().numpy())
     drawn_mean, drawn_cov = draws.double().mean(0).numpy(), np.cov(draws.double().numpy().T)
