@@ -8,6 +8,7 @@ Files written before one-file saving (a checkpoint with ``.hydra/config.yaml`` a
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from flowdiff.checkpoints.loading import train_config
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.checkpoints.weights import model_state_dict
 from flowdiff.errors import CheckpointError
+from flowdiff.model.devices import check_device
 from flowdiff.model.module import GenerativeModule
 from flowdiff.sbi.embeddings import EmbeddedNetwork
 from flowdiff.sbi.prior_record import prior_record, rebuild_prior
@@ -32,9 +34,24 @@ log = logging.getLogger(__name__)
 POSTERIOR_FORMAT = 1
 
 
+def _file(path, verb: str) -> Path:
+    """``path`` as a file path, refused (naming ``path``) when it is not one."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise CheckpointError(f"path={path!r} must be a file path (a str or pathlib.Path).")
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"path={str(path)!r} is a folder; {verb} a file in it, e.g. "
+                              f"{str(path / 'posterior.pt')!r}.")  # fmt: skip
+    if verb == "load" and not path.exists():
+        raise CheckpointError(
+            f"path={str(path)!r} does not exist; give the file posterior.save(path) wrote."
+        )
+    return path
+
+
 def save_posterior(posterior, path: str | Path) -> Path:
     """Write ``posterior`` to ``path`` atomically (a crash leaves the old file or none)."""
-    path = Path(path)
+    path = _file(path, "save")
     model = posterior.model
     checkpoint = {
         "state_dict": model.state_dict(),
@@ -73,6 +90,8 @@ def _portable(config):
 
 def load_posterior(cls, path, prior=None, device: Any = "cpu", embedding_net=None):
     """The :class:`Posterior` saved at ``path`` (see :meth:`Posterior.load`)."""
+    path = _file(path, "load")
+    check_device(device)
     checkpoint = read_checkpoint(path, map_location="cpu")
     model = _model(checkpoint, path, embedding_net).to(device).eval()
     record = checkpoint.get("posterior")

@@ -160,3 +160,16 @@ def test_old_setting_names_warn_once_and_still_work():
     with pytest.warns(FutureWarning, match=r"sampling_steps=\) is deprecated"):
         estimator = PosteriorEstimator(sampling_steps=7)
     assert estimator.settings == {"steps": 7}
+
+
+def test_save_and_load_refuse_paths_that_are_not_files(fitted, tmp_path):
+    from flowdiff.sbi import Posterior
+
+    _, posterior = fitted
+    for bad in (None, 3, ""):
+        with pytest.raises(FlowdiffError, match=r"path=.* must be a file path"):
+            posterior.save(bad)
+    with pytest.raises(FlowdiffError, match="is a folder; save a file in it"):
+        posterior.save(tmp_path)
+    with pytest.raises(FlowdiffError, match=r"does not exist; give the file posterior\.save"):
+        Posterior.load(tmp_path / "missing.pt")
