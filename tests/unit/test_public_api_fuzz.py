@@ -77,7 +77,9 @@ def ctx(tmp_path_factory) -> SimpleNamespace:
 
 
 @pytest.fixture(autouse=True)
-def no_sampling(monkeypatch):
+def no_sampling(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # relative names ('my_model') resolve under the test's folder
+
     def refuse(*args, **kwargs):
         raise AssertionError("sampling started before the arguments were checked")
 
