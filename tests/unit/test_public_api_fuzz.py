@@ -116,6 +116,26 @@ CASES = {
         InputValueError,
         ["data_shape=[0]", "positive integers"],
     ),
+    "cond_drop_prob a string": (
+        "GenerativeModule(..., cond_drop_prob='0.1')",
+        lambda c: GenerativeModule(
+            MLP([2], hidden=8), FlowMatchingPath(), ODESampler(), [2], cond_drop_prob="0.1"
+        ),
+        InputTypeError,
+        ["cond_drop_prob='0.1'", "number"],
+    ),
+    "optimizer an instance": (
+        "GenerativeModule(..., optimizer=torch.optim.SGD(params, lr=0.1))",
+        lambda c: GenerativeModule(
+            MLP([2], hidden=8),
+            FlowMatchingPath(),
+            ODESampler(),
+            [2],
+            optimizer=torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1),
+        ),
+        InputTypeError,
+        ["optimizer must be a factory", "functools.partial"],
+    ),
     # generate / sample
     "num_samples a float": (
         "model.sample(2.5)",

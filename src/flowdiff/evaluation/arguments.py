@@ -18,8 +18,9 @@ from lightning import LightningDataModule
 from flowdiff.errors import InputTypeError, InputValueError, NonFiniteSampleWarning
 from flowdiff.evaluation.posterior_calibration import CalibrationOptions
 from flowdiff.evaluation.suite import MetricOptions
-from flowdiff.model.input_checks import check_int, check_options
+from flowdiff.model.input_checks import check_options
 from flowdiff.model.module import GenerativeModule
+from flowdiff.model.option_checks import check_int
 
 
 def _check_type(name: str, value: Any, kind: type | tuple[type, ...], fix: str) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from flowdiff.errors import InputTypeError, InputValueError, NonFiniteSampleWarning
-from flowdiff.networks.conditioning import LABELS, ConditionInput
+from flowdiff.networks.conditioning import LABELS, VECTOR, ConditionInput
 
 
 def _positional_capacity(function: Any) -> float:
@@ -61,16 +61,6 @@ def check_parts(network: Any, path: Any, sampler: Any, data_shape: Any) -> None:
             f"data_shape={data_shape!r} must be a non-empty list of positive integers: the shape "
             "of one sample, e.g. [2] or [1, 8, 8]."
         )
-
-
-def check_int(name: str, value: Any, minimum: int | None = None) -> int:
-    """``value`` as an ``int`` (numpy integers too), refusing bools, floats and strings, and
-    values below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputTypeError(f"{name}={value!r} must be an int, not a {type(value).__name__}.")
-    if minimum is not None and value < minimum:
-        raise InputValueError(f"{name}={value} must be >= {minimum}.")
-    return int(value)
 
 
 def check_count(num_samples: Any) -> int | None:
@@ -160,7 +150,7 @@ def check_cond(cond: Any, network: nn.Module) -> None:
         raise InputValueError("cond is a scalar; give one condition per sample, shape (B, ...).")
     spec = condition_input(network)
     if spec is not None:
-        _check_against(cond, spec)
+        _check_against(cond, spec, network)
     if cond.is_floating_point() and cond.numel() and not bool(torch.isfinite(cond).all()):
         bad = int((~torch.isfinite(cond)).flatten(1).any(1).sum()) if cond.dim() > 1 else None
         rows = f" in {bad} of {len(cond)} conditions" if bad is not None else ""
@@ -170,7 +160,16 @@ def check_cond(cond: Any, network: nn.Module) -> None:
         )
 
 
-def _check_against(cond: Tensor, spec: ConditionInput) -> None:
+def _num_classes(spec: ConditionInput, network: nn.Module) -> int | None:
+    """How many labels the network knows: its condition embedding's, else its ``num_classes``
+    setting (the U-Net embeds labels with diffusers' own embedding)."""
+    if spec.embedding is not None:
+        return spec.embedding.num_classes
+    settings = getattr(network, "hparams", {})
+    return settings.get("num_classes") or None
+
+
+def _check_against(cond: Tensor, spec: ConditionInput, network: nn.Module) -> None:
     name = str(spec.owner)
     if spec.kind is None:
         raise InputValueError(
@@ -178,7 +177,7 @@ def _check_against(cond: Tensor, spec: ConditionInput) -> None:
             "unconditional; call without cond."
         )
     if spec.kind == LABELS:
-        num_classes = spec.embedding.num_classes
+        num_classes = _num_classes(spec, network)
         if cond.is_floating_point() or cond.is_complex() or cond.dtype == torch.bool:
             raise InputTypeError(
                 f"cond has dtype {cond.dtype} but {name} takes class labels: give an integer "
@@ -188,7 +187,8 @@ def _check_against(cond: Tensor, spec: ConditionInput) -> None:
             raise InputValueError(
                 f"cond has shape {list(cond.shape)}; class labels are one per sample, shape (B,)."
             )
-        if cond.numel() and (int(cond.min()) < 0 or int(cond.max()) >= num_classes):
+        low, high = (int(cond.min()), int(cond.max())) if cond.numel() else (0, 0)
+        if num_classes is not None and (low < 0 or high >= num_classes):
             raise InputValueError(
                 f"cond holds labels from {int(cond.min())} to {int(cond.max())}, but {name} knows "
                 f"{num_classes} classes: give labels in [0, {num_classes - 1}]."
@@ -199,7 +199,10 @@ def _check_against(cond: Tensor, spec: ConditionInput) -> None:
             f"cond has dtype {cond.dtype} but {name} takes float conditions of shape "
             f"{list(spec.cond_shape)}; convert with cond.float()."
         )
-    if tuple(cond.shape[1:]) != spec.cond_shape and cond[0].numel() != math.prod(spec.cond_shape):
+    fits = tuple(cond.shape[1:]) == spec.cond_shape
+    if spec.kind == VECTOR and not fits:  # vectors are flattened: any layout of that size
+        fits = cond.dim() > 1 and cond[0].numel() == math.prod(spec.cond_shape)
+    if not fits:
         raise InputValueError(
             f"cond has shape {list(cond.shape)} but {name} takes conditions of shape "
             f"(B, {', '.join(map(str, spec.cond_shape))}): one per sample."
@@ -221,27 +224,3 @@ def warn_nonfinite(x: Tensor, where: str = "GenerativeModule.generate") -> None:
             NonFiniteSampleWarning,
             stacklevel=3,
         )
-
-
-def check_checkpoint_dict(checkpoint: Any, ema: Any) -> None:
-    """Refuse what ``GenerativeModule.from_checkpoint`` cannot rebuild a module from."""
-    if isinstance(checkpoint, (str, bytes)) or hasattr(checkpoint, "__fspath__"):
-        raise InputTypeError(
-            f"checkpoint={str(checkpoint)!r} is a path; from_checkpoint takes the dict "
-            "read_checkpoint returns: use GenerativeModule.load_from_checkpoint(path)."
-        )
-    if not isinstance(checkpoint, dict):
-        raise InputTypeError(
-            f"checkpoint must be the dict read_checkpoint(path) returns, not a "
-            f"{type(checkpoint).__name__}."
-        )
-    missing = [
-        key for key in ("flowdiff", "hyper_parameters", "state_dict") if key not in checkpoint
-    ]
-    if missing:
-        raise InputValueError(
-            f"checkpoint has no {', '.join(missing)}: it was not written by flowdiff's "
-            "GenerativeModule; use a checkpoint from flowdiff-train."
-        )
-    if not isinstance(ema, bool):
-        raise InputTypeError(f"ema={ema!r} must be True (EMA weights) or False (raw weights).")

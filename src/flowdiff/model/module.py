@@ -25,6 +25,7 @@ from flowdiff.model.input_checks import (
 )
 from flowdiff.model.loss_window import LossWindow
 from flowdiff.model.normalizer import NormalizationSource, Normalizer, on_data_grid
+from flowdiff.model.option_checks import check_module_options
 from flowdiff.model.saving import SaveLoadMixin
 from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
 from flowdiff.paths.base import PathSample, ProbabilityPath
@@ -83,6 +84,14 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
             ignore=["network", "path", "sampler", "optimizer", "lr_scheduler"]
         )
         check_parts(network, path, sampler, data_shape)
+        check_module_options(
+            aux_loss_weight=aux_loss_weight,
+            cond_drop_prob=cond_drop_prob,
+            guidance_scale=guidance_scale,
+            sample_levels=sample_levels,
+            optimizer=optimizer,
+            lr_scheduler=lr_scheduler,
+        )
         check_compatible(sampler, path)
         if aux_loss_weight < 0:
             raise ValueError(f"aux_loss_weight={aux_loss_weight} must be >= 0.")

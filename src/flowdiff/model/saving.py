@@ -22,7 +22,7 @@ from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.errors import InputTypeError
 from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
 from flowdiff.model.devices import check_device
-from flowdiff.model.input_checks import check_checkpoint_dict
+from flowdiff.model.option_checks import check_checkpoint_dict
 
 if TYPE_CHECKING:
     from flowdiff.model.module import GenerativeModule
