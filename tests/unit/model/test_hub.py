@@ -15,11 +15,24 @@ from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP, UNet
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler
+from flowdiff.samplers.diffusers import compatible_schedulers
 from flowdiff.training import build
 from tests.helpers.config import TINY, compose_config
 
+#: every other scheduler flowdiff samples with (~4 s each: the default run keeps a few of each
+#: kind, the slow run all), and those plain DDPMPipeline drives
+FAST = {"dpmsolver++", "EulerDiscreteScheduler", "HeunDiscreteScheduler", "DPMSolverSDEScheduler"}
+EXPORTED = [
+    name if name in FAST else pytest.param(name, marks=pytest.mark.slow)
+    for name in ["dpmsolver++", "dpmsolver", *compatible_schedulers()]
+]
+PLAIN = {"ddpm", "ddim", "dpmsolver++", "DPMSolverSinglestepScheduler"}
+SCALED = {"EulerDiscreteScheduler", "HeunDiscreteScheduler", "DEISMultistepScheduler"}
 
-def unet_model(sampler_type: str = "ddpm", **unet) -> GenerativeModule:
+
+def unet_model(
+    sampler_type: str = "ddpm", prediction_type="epsilon", options=None, **unet
+) -> GenerativeModule:
     torch.manual_seed(0)
     network = UNet(
         [1, 8, 8],
@@ -31,9 +44,11 @@ def unet_model(sampler_type: str = "ddpm", **unet) -> GenerativeModule:
     )
     # clip_sample keeps a random network's samples inside [-1, 1], so the comparison below is
     # not between two images clamped flat to 0 and 1
-    path = DiffusionPath(num_train_timesteps=100, clip_sample=True)
+    path = DiffusionPath(num_train_timesteps=100, clip_sample=True, prediction_type=prediction_type)
+    if prediction_type == "v_prediction":  # a small v keeps every scheduler's samples in range
+        network.unet.conv_out.weight.data.mul_(0.1)
     model = GenerativeModule(
-        network, path, DiffusersSampler(sampler_type, 10), data_shape=[1, 8, 8]
+        network, path, DiffusersSampler(sampler_type, 10, scheduler_options=options), [1, 8, 8]
     )
     model.normalizer.shift.fill_(8.0)  # digits' range [0, 16] to [-1, 1]
     model.normalizer.scale.fill_(8.0)
@@ -90,11 +105,17 @@ def test_from_pretrained_takes_another_sampler_and_refuses_a_foreign_folder(tmp_
         GenerativeModule.from_pretrained(tmp_path / "other")
 
 
-@pytest.mark.parametrize("sampler_type", ["ddpm", "ddim"])
+@pytest.mark.parametrize("sampler_type", ["ddpm", "ddim", *EXPORTED])
 def test_diffusers_pipeline_samples_what_flowdiff_samples(sampler_type, tmp_path, offline):
-    model = unet_model(sampler_type)
-    to_diffusers_pipeline(model, sampler_type).save_pretrained(tmp_path / "pipeline")
-    pipeline = DDPMPipeline.from_pretrained(tmp_path / "pipeline")  # a local folder: no network
+    # DPMSolverSDEScheduler draws its noise from its own seed, not from the generator
+    options = {"noise_sampler_seed": 5} if sampler_type == "DPMSolverSDEScheduler" else {}
+    model = unet_model(sampler_type, prediction_type="v_prediction", options=options)
+    exported = to_diffusers_pipeline(model, scheduler=sampler_type, **options)
+    exported.save_pretrained(tmp_path / "pipeline")
+    # a local folder: no network; plain DDPMPipeline wherever it can drive the scheduler
+    pipeline = type(exported).from_pretrained(tmp_path / "pipeline")
+    if sampler_type in PLAIN or sampler_type in SCALED:
+        assert (type(exported) is DDPMPipeline) == (sampler_type in PLAIN)
     pipeline.set_progress_bar_config(disable=True)
 
     generator = torch.Generator().manual_seed(3)
@@ -104,15 +125,15 @@ def test_diffusers_pipeline_samples_what_flowdiff_samples(sampler_type, tmp_path
 
     assert theirs.shape == ours.shape == (4, 1, 8, 8)
     inside = ((ours > 0.01) & (ours < 0.99)).float().mean()
-    assert inside > 0.5, inside  # most pixels are not clamped: the match says something
-    torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
+    assert inside > 0.2, inside  # many pixels are not clamped: the match says something
+    torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-4)
 
 
 def test_pipeline_export_refuses_what_diffusers_cannot_run():
     with pytest.raises(ValueError, match=r"unconditional U-Net.*num_classes=10"):
         to_diffusers_pipeline(unet_model(num_classes=10))
-    with pytest.raises(ValueError, match="DDPMPipeline can only drive ddpm or ddim"):
-        to_diffusers_pipeline(unet_model(), "EulerDiscreteScheduler")
+    with pytest.raises(ValueError, match="sampler_type='euler'; choose one of"):
+        to_diffusers_pipeline(unet_model(), "euler")
     flow = GenerativeModule(MLP([2], hidden=8, depth=1), FlowMatchingPath(), ODESampler(), [2])
     with pytest.raises(ValueError, match=r"needs a U-Net on a diffusion path.*save_pretrained"):
         to_diffusers_pipeline(flow)
