@@ -43,6 +43,9 @@ class DiffusionPath(Component):
             noisiest step; ``trailing`` starts on it, where the cosine schedule's
             ``alphas_cumprod`` is ~2e-9 and an epsilon network's error is multiplied by ~2e4
             (see docs/benchmarks.md).
+        rescale_betas_zero_snr: rescale the betas so the noisiest step is pure noise
+            (``alphas_cumprod[T-1] = 0``, Lin et al. 2024); needs ``v_prediction``, and only the
+            schedulers that take diffusers' ``rescale_betas_zero_snr`` can sample it.
     """
 
     family = "diffusion"
@@ -56,6 +59,7 @@ class DiffusionPath(Component):
         beta_end: float = 0.02,
         clip_sample: bool = False,
         timestep_spacing: str = "leading",
+        rescale_betas_zero_snr: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -75,6 +79,7 @@ class DiffusionPath(Component):
             beta_end=beta_end,
             clip_sample=clip_sample,
             timestep_spacing=timestep_spacing,
+            rescale_betas_zero_snr=rescale_betas_zero_snr,
         )
         self.prediction_type = prediction_type
         self.num_train_timesteps = num_train_timesteps
