@@ -40,6 +40,22 @@ CONFIG_CASES = {
         ["model/sampler=torchdyn", "model.sampler.solver=foo"],
         ["model.sampler.solver='foo'", "tsit5"],
     ),
+    "epsilon model started on the noisiest step": (
+        [
+            "--config-name=train_hf_diffusion",
+            "model.path.prediction_type=epsilon",
+            "model.sampler.sampler_type=DPMSolverSinglestepScheduler",
+        ],
+        ["starts at timestep 999", "2e+04", "v_prediction"],
+    ),
+    "zero-SNR schedule the scheduler cannot read": (
+        [
+            "--config-name=train_hf_diffusion",
+            "model.path.rescale_betas_zero_snr=true",
+            "model.sampler.sampler_type=HeunDiscreteScheduler",
+        ],
+        ["rescale_betas_zero_snr=true", "DDIMScheduler"],
+    ),
     "unknown diffusers sampler": (
         ["--config-name=train_hf_diffusion", "model.sampler.sampler_type=foo"],
         ["model.sampler.sampler_type='foo'", "ddim"],

@@ -54,7 +54,7 @@ class ScaledDDPMPipeline(DDPMPipeline):
         size = self.unet.config.sample_size
         size = (size, size) if isinstance(size, int) else tuple(size)
         shape = (batch_size, self.unet.config.in_channels, *size)
-        device = self._execution_device
+        device = self.unet.device
         image = randn_tensor(shape, generator=generator, device=device, dtype=self.unet.dtype)
         self.scheduler.set_timesteps(num_inference_steps)
         image = image * self.scheduler.init_noise_sigma

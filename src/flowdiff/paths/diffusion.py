@@ -31,18 +31,24 @@ class DiffusionPath(Component):
     Args:
         num_train_timesteps: number of diffusion steps ``T``.
         beta_schedule: ``linear``, ``scaled_linear`` or ``squaredcos_cap_v2`` (cosine).
-        prediction_type: ``epsilon``, ``v_prediction`` or ``sample``.
+        prediction_type: ``v_prediction`` (the default since issue 24), ``epsilon`` or
+            ``sample``. An epsilon network's clean-data estimate divides its error by
+            ``sqrt(alphas_cumprod)`` (~5e-5 at the cosine schedule's noisiest step), so DDIM,
+            Euler and Heun got worse with more steps; v's estimate
+            ``sqrt(abar) x_t - sqrt(1 - abar) v`` never amplifies it (docs/benchmarks.md,
+            diffusion against step count). Checkpoints keep the type they were trained with.
         beta_start: first beta of the linear schedules.
         beta_end: last beta of the linear schedules.
         clip_sample: clip the clean-data estimate to ``[-1, 1]`` while sampling. Right for
             images scaled to ``[-1, 1]`` (the config turns it on for range-normalised data):
             without it, DDIM's early high-noise steps amplify the network's error and push
             pixels far outside the data's range. Wrong for standardised vectors.
-        timestep_spacing: how samplers spread fewer inference steps (``leading``, ``trailing``,
-            ``linspace``). ``leading`` (diffusers' DDIM default) starts ``T / steps`` below the
-            noisiest step; ``trailing`` starts on it, where the cosine schedule's
-            ``alphas_cumprod`` is ~2e-9 and an epsilon network's error is multiplied by ~2e4
-            (see docs/benchmarks.md).
+        timestep_spacing: how samplers spread fewer inference steps (``leading``, the default,
+            ``trailing``, ``linspace``). ``leading`` (diffusers' DDIM default) starts
+            ``T / steps`` below the noisiest step; ``trailing`` starts on it, where the cosine
+            schedule's ``sigma = sqrt((1 - abar) / abar)`` is ~2e4: an epsilon network's error
+            is multiplied by that much (the samplers refuse it), and Heun's and KDPM2's
+            second-order step from there is unstable even with an exact network.
         rescale_betas_zero_snr: rescale the betas so the noisiest step is pure noise
             (``alphas_cumprod[T-1] = 0``, Lin et al. 2024); needs ``v_prediction``, and only the
             schedulers that take diffusers' ``rescale_betas_zero_snr`` can sample it.
@@ -54,7 +60,7 @@ class DiffusionPath(Component):
         self,
         num_train_timesteps: int = 1000,
         beta_schedule: str = "squaredcos_cap_v2",
-        prediction_type: str = "epsilon",
+        prediction_type: str = "v_prediction",
         beta_start: float = 1e-4,
         beta_end: float = 0.02,
         clip_sample: bool = False,

@@ -73,7 +73,8 @@ def check_steps(steps: object) -> None:
 
 
 def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:
-    """Refuse a sampler that cannot serve ``path``, naming both and the fix."""
+    """Refuse a sampler that cannot serve ``path``, naming both and the fix; a sampler with a
+    ``check_path(path)`` method checks the rest (e.g. a diffusion schedule it cannot sample)."""
     if sampler.family != path.family:
         raise ValueError(
             f"{type(sampler).__name__} samples {sampler.family} paths, but the path is a "
@@ -81,3 +82,6 @@ def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:
             "TorchdynSampler (model/sampler=ode or model/sampler=torchdyn) for flow matching, "
             "DiffusersSampler (model/sampler=diffusers) for diffusion."
         )
+    check_path = getattr(sampler, "check_path", None)
+    if callable(check_path):
+        check_path(path)

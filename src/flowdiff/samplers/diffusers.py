@@ -17,7 +17,7 @@ from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from torch import Tensor
 
 from flowdiff.components import Component
-from flowdiff.errors import warn_renamed
+from flowdiff.errors import ConfigError, warn_renamed
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput, check_steps
 
@@ -69,6 +69,44 @@ def scheduler_class(sampler_type: str) -> tuple[type, dict[str, Any]]:
     )
 
 
+#: refuse a first step where an epsilon network's error is multiplied by more than this
+#: (``1 / sqrt(alphas_cumprod)``): at 2e4 samples blew up (W2 ~790 on toy 2-D), at 214x (leading
+#: spacing's first of 250 steps) they still sampled (docs/benchmarks.md, diffusion against step
+#: count)
+MAX_AMPLIFICATION = 1e3
+
+
+@functools.cache
+def zero_snr_schedulers() -> tuple[str, ...]:
+    """The sampler types whose scheduler reads ``rescale_betas_zero_snr``."""
+    names = [*SCHEDULERS, *compatible_schedulers()]
+    return tuple(
+        name
+        for name in names
+        if "rescale_betas_zero_snr" in inspect.signature(scheduler_class(name)[0]).parameters
+    )
+
+
+def check_sound(sampler_type: str, scheduler, path: ProbabilityPath) -> None:
+    """Refuse an epsilon model whose first inference step amplifies the network's error beyond
+    :data:`MAX_AMPLIFICATION` (its samples would blow up), naming the step and the fix."""
+    if getattr(path, "prediction_type", None) != "epsilon":
+        return
+    first = int(float(scheduler.timesteps[0]))
+    abar = float(path.scheduler.alphas_cumprod[min(first, len(path.scheduler.alphas_cumprod) - 1)])
+    if abar > 0 and abar**-0.5 <= MAX_AMPLIFICATION:
+        return
+    raise ConfigError(
+        f"sampler_type={sampler_type!r} starts at timestep {first}, where alphas_cumprod is "
+        f"{abar:.1e}: this epsilon-prediction model's clean-data estimate multiplies the "
+        f"network's error by {abar**-0.5 if abar > 0 else float('inf'):.0e} there and the "
+        "samples blow up (docs/benchmarks.md#diffusion-against-step-count). Use "
+        "timestep_spacing=leading with ddim, ddpm or dpmsolver++ for this model "
+        "(model.sampler.scheduler_options={timestep_spacing: leading}), or train with "
+        "model.path.prediction_type=v_prediction."
+    )
+
+
 class DiffusersSampler(Component):
     """Reverse diffusion with a diffusers scheduler built from the path's noise schedule.
 
@@ -87,10 +125,12 @@ class DiffusersSampler(Component):
             ``{"use_karras_sigmas": true}`` or ``{"solver_order": 3}``.
         num_inference_steps: deprecated spelling of ``steps`` (a warning says so).
 
-    ``DPMSolverSinglestepScheduler`` ignores ``timestep_spacing`` and starts on the noisiest
-    training step, where the cosine schedule's ``alphas_cumprod`` is ~2e-9: an epsilon network's
-    error is multiplied by ~2e4 there and its samples blow up (docs/benchmarks.md, quality vs
-    NFE). diffusers' ``lambda_min_clipped`` option moves that first step (not measured here).
+    Refused (:func:`check_sound`, with the reason and what to use): a first step where an
+    epsilon network's clean-data estimate multiplies its error by more than
+    :data:`MAX_AMPLIFICATION` (the noisiest cosine step, ``alphas_cumprod`` ~2e-9: ~2e4; reached by
+    ``DPMSolverSinglestepScheduler``, which ignores ``timestep_spacing``, and by ``trailing``
+    spacing), and a zero-terminal-SNR path with a scheduler that cannot read that schedule.
+    Models trained with ``v_prediction`` (the default since issue 24) have no such step.
     """
 
     family = "diffusion"
@@ -119,7 +159,22 @@ class DiffusersSampler(Component):
 
     def build_scheduler(self, path: ProbabilityPath):
         """A fresh inference scheduler from the path's ``scheduler_config``."""
-        return self.scheduler_cls.from_config({**path.scheduler_config, **self.scheduler_extra})
+        config = {**path.scheduler_config, **self.scheduler_extra}
+        takes = inspect.signature(self.scheduler_cls.__init__).parameters
+        if config.get("rescale_betas_zero_snr") and "rescale_betas_zero_snr" not in takes:
+            raise ConfigError(
+                f"sampler_type={self.sampler_type!r} cannot sample this model: its path has "
+                "rescale_betas_zero_snr=true, a schedule this scheduler does not read (it "
+                f"would sample another one). Use one that does: {', '.join(zero_snr_schedulers())}."
+            )
+        return self.scheduler_cls.from_config(config)
+
+    def check_path(self, path: ProbabilityPath) -> None:
+        """Refuse, before any training or sampling, a path this sampler cannot sample soundly
+        (:func:`check_sound` and :meth:`build_scheduler`'s checks)."""
+        scheduler = self.build_scheduler(path)
+        scheduler.set_timesteps(self.steps)
+        check_sound(self.sampler_type, scheduler, path)
 
     def _step_kwargs(self, scheduler, generator: torch.Generator | None) -> dict[str, Any]:
         accepted = inspect.signature(scheduler.step).parameters
@@ -136,6 +191,7 @@ class DiffusersSampler(Component):
         """Denoise ``x_init`` (``(B, ...)``, unit Gaussian) over the scheduler's timesteps."""
         scheduler = self.build_scheduler(path)
         scheduler.set_timesteps(self.steps, device=x_init.device)
+        check_sound(self.sampler_type, scheduler, path)
         counted = CountingModel(model)
         step_kwargs = self._step_kwargs(scheduler, generator)
         x = x_init * scheduler.init_noise_sigma

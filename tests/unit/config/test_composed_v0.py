@@ -40,12 +40,20 @@ def differences(old, new, key: str = "") -> list[str]:
     return [] if old == new else [f"{key}: {old!r} -> {new!r}"]
 
 
+#: defaults changed on purpose since the fixtures were written (the only differences allowed)
+CHANGED_DEFAULTS = [
+    # issue 24: v-prediction, with which no diffusers scheduler gets worse with more steps
+    ".model.path.prediction_type: 'epsilon' -> 'v_prediction'",
+    ".model.path.rescale_betas_zero_snr: '<absent>' -> False",  # issue 24: a new option, off
+]
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_commands_compose_the_same_run_as_before(name):
     config_name, overrides = COMMANDS[name]
     before = renamed(json.loads((FIXTURES / f"{name}.json").read_text()))
     now = composed(config_name, overrides)
-    assert differences(before, now) == []
+    assert [d for d in differences(before, now) if d not in CHANGED_DEFAULTS] == []
 
 
 def test_the_comparison_sees_a_changed_value():

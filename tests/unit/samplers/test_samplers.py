@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 
+from flowdiff.errors import ConfigError
 from flowdiff.paths import DiffusionPath, FlowMatchingPath
 from flowdiff.samplers import DiffusersSampler, ODESampler, TorchdynSampler, check_compatible
 from flowdiff.samplers.diffusers import SCHEDULERS, compatible_schedulers
@@ -240,13 +241,14 @@ _LAMBDA, _Q = torch.linalg.eigh(DATA_SIGMA)
 N_SAMPLES = 20_000
 
 
-def _diffusion_path(prediction_type: str = "epsilon") -> DiffusionPath:
-    # An exact oracle has no error to amplify, so the analytic tests can start on the noisiest
-    # step (trailing), where the output law is closest to the data's.
+def _diffusion_path(prediction_type: str = "v_prediction", spacing="trailing") -> DiffusionPath:
+    # The analytic tests start on the noisiest step (trailing), where the output law is closest
+    # to the data's; with epsilon the samplers refuse that step (a trained network's error x 2e4
+    # there), so epsilon models use leading spacing.
     return DiffusionPath(
         beta_schedule="squaredcos_cap_v2",
         prediction_type=prediction_type,
-        timestep_spacing="trailing",
+        timestep_spacing=spacing,
     )
 
 
@@ -256,7 +258,32 @@ def test_default_spacing_starts_one_stride_below_the_noisiest_step(sampler_type)
     scheduler = DiffusersSampler(sampler_type, steps=50).build_scheduler(path)
     scheduler.set_timesteps(50)
     assert path.hparams.timestep_spacing == "leading"
+    assert path.prediction_type == "v_prediction"
     assert scheduler.timesteps.tolist() == list(range(980, -1, -20))
+
+
+@pytest.mark.parametrize(
+    ("sampler_type", "spacing"),
+    [
+        ("DPMSolverSinglestepScheduler", "leading"),
+        ("ddim", "trailing"),
+        ("dpmsolver++", "trailing"),
+    ],
+)
+def test_epsilon_model_starting_on_the_noisiest_cosine_step_is_refused(sampler_type, spacing):
+    """alphas_cumprod[999] ~2.4e-9: an epsilon network's error x 2e4; its samples blew up."""
+    path = DiffusionPath(prediction_type="epsilon", timestep_spacing=spacing)
+    model = _oracle(path)
+    with pytest.raises(ConfigError, match=r"starts at timestep 999.*2e\+04.*v_prediction"):
+        DiffusersSampler(sampler_type, steps=10).sample(model, path, _noise(4))
+
+
+def test_zero_snr_model_is_refused_by_a_scheduler_that_cannot_read_it():
+    path = DiffusionPath(rescale_betas_zero_snr=True)
+    assert float(path.scheduler.alphas_cumprod[-1]) < 1e-8
+    with pytest.raises(ConfigError, match=r"rescale_betas_zero_snr=true.*DDIMScheduler"):
+        DiffusersSampler("HeunDiscreteScheduler", steps=10).build_scheduler(path)
+    DiffusersSampler("ddim", steps=10).build_scheduler(path)  # one that reads it
 
 
 def _oracle(path: DiffusionPath, timesteps: list[int] | None = None):
@@ -424,9 +451,11 @@ def test_ddim_bias_is_first_order_in_the_step():
 
 
 #: sampler_type -> how far the epsilon route may drift from the others. Turning eps into a
-#: clean-data estimate divides by sqrt(abar_999) = 5e-5, so the float32 rounding (6e-8) of the
-#: scheduler's sqrt(1 - abar) grows to ~1e-3 in the first estimate; DDIM weights it by
-#: sqrt(abar) of the next step, DPM-Solver++ reuses it in its second-order update.
+#: clean-data estimate divides by sqrt(abar_t) (3e-2 at leading spacing's first of 20 steps,
+#: 5e-5 on the noisiest step, which epsilon models may no longer start on), so the float32
+#: rounding of the scheduler's sqrt(1 - abar) grows in the first estimate; DDIM weights it by
+#: sqrt(abar) of the next step, DPM-Solver++ reuses it in its second-order update. The bounds
+#: were set for the noisiest step and hold a fortiori.
 EPSILON_DRIFT = {"ddim": 2e-5, "ddpm": 2e-5, "dpmsolver++": 1e-3}
 
 
@@ -435,7 +464,7 @@ def test_prediction_types_give_the_same_samples(sampler_type):
     sampler = DiffusersSampler(sampler_type=sampler_type, steps=20)
     outs = {}
     for prediction_type in ("epsilon", "v_prediction", "sample"):
-        path = _diffusion_path(prediction_type)
+        path = _diffusion_path(prediction_type, spacing="leading")
         generator = torch.Generator().manual_seed(0)
         outs[prediction_type] = sampler.sample(_oracle(path), path, _noise(64, 4), generator).x
     # v and x_1 convert to each other without dividing by a small number.
