@@ -139,7 +139,10 @@ def draws(posterior, count: int, x, seed: int, batched: bool):
     it has one (sbi's ``sample`` takes one x), ``generator=`` when ``sample`` takes it, else
     the global seed."""
     options = {}
-    if "generator" in inspect.signature(posterior.sample).parameters:
+    parameters = inspect.signature(posterior.sample).parameters
+    if "show_progress_bars" in parameters:  # sbi's: no bar inside a check
+        options["show_progress_bars"] = False
+    if "generator" in parameters:
         options["generator"] = torch.Generator().manual_seed(seed)
     else:
         torch.manual_seed(seed)

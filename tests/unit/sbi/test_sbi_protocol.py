@@ -79,3 +79,21 @@ def test_flowdiff_calibration_and_c2st_take_an_sbi_posterior(simulations):
     mean, cov = task.posterior(x[0].astype(np.float64))
     reference = np.random.default_rng(1).multivariate_normal(mean, cov, 300)
     assert posterior_c2st(sbi_style, x[0], reference) < 0.65
+
+
+@pytest.mark.slow  # sbi's NPE trains for a few epochs (about 30 s on a shared CPU)
+def test_flowdiff_calibration_and_c2st_take_a_real_sbi_posterior():
+    from sbi.inference import NPE
+    from sbi.utils import BoxUniform
+
+    torch.manual_seed(0)
+    prior = BoxUniform(-2 * torch.ones(2), 2 * torch.ones(2))
+    theta = prior.sample((300,))
+    x = theta + 0.1 * torch.randn(300, 2)
+    inference = NPE(prior, show_progress_bars=False)
+    inference.append_simulations(theta, x).train(max_num_epochs=3, show_train_summary=False)
+    posterior = inference.build_posterior()
+    report = calibration(posterior, theta[:30], x[:30], num_samples=20)
+    assert report.ranks.shape == (30, 2) and np.isfinite(report.sbc_pvalues).all()
+    reference = theta[0].numpy() + 0.1 * np.random.default_rng(0).normal(size=(100, 2))
+    assert 0.4 <= posterior_c2st(posterior, x[0], reference) <= 1.0
