@@ -82,10 +82,11 @@ def test_flowdiff_calibration_and_c2st_take_an_sbi_posterior(simulations):
 
 
 @pytest.mark.slow  # sbi's NPE trains for a few epochs (about 30 s on a shared CPU)
-def test_flowdiff_calibration_and_c2st_take_a_real_sbi_posterior():
+def test_flowdiff_calibration_and_c2st_take_a_real_sbi_posterior(tmp_path, monkeypatch):
     from sbi.inference import NPE
     from sbi.utils import BoxUniform
 
+    monkeypatch.chdir(tmp_path)  # sbi writes its TensorBoard logs to ./sbi-logs
     torch.manual_seed(0)
     prior = BoxUniform(-2 * torch.ones(2), 2 * torch.ones(2))
     theta = prior.sample((300,))
