@@ -3,7 +3,8 @@ and writing its folder so that a failure leaves the previous one whole.
 
 ``from_pretrained`` asks the Hub only for a Hub-style id, ``owner/name``, that is not a local
 path: a name that exists locally is local; one that starts with ``./``, ``../``, ``/`` or ``~``,
-has a single part (``my_model``), more than one ``/``, or ends in a file suffix is local only,
+has a single part (``my_model``), more than one ``/``, ends in a file suffix, or whose first part
+is a local folder (``runs/model`` beside ``runs/``) is local only,
 and a missing one fails at once instead of after the Hub client's retries.
 """
 
@@ -71,7 +72,9 @@ def resolve_model_id(name_or_path: Any) -> tuple[str, bool]:
             f"{what}={name!r} is a file, not a folder; give the folder save_pretrained wrote "
             f"(with config.json and model.safetensors){hint}."
         )
-    if isinstance(name_or_path, os.PathLike) or _local_only(name):
+    # 'runs/model' where runs/ is a local folder is a local path, whatever it looks like
+    beside_a_folder = path.parent != Path(".") and path.parent.is_dir()
+    if isinstance(name_or_path, os.PathLike) or _local_only(name) or beside_a_folder:
         raise ModelNotFoundError(
             f"{what}={name!r}: no such folder ({path.absolute()}); check the path, or give a "
             "Hub id of the form 'owner/name' to download one."

@@ -47,6 +47,9 @@ def test_local_looking_names_never_reach_the_hub(tmp_path, monkeypatch, offline)
         with pytest.raises(ModelNotFoundError, match="no such folder"):
             GenerativeModule.from_pretrained(name)
         assert time.perf_counter() - start < 5  # at once: no Hub retries
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(ModelNotFoundError, match="no such folder"):  # runs/ is a local folder
+        GenerativeModule.from_pretrained("runs/model")
     (tmp_path / "owner" / "name").mkdir(parents=True)
     assert resolve_model_id("owner/name") == ("owner/name", True)  # exists: local
     assert resolve_model_id("someone/model") == ("someone/model", False)  # a Hub id
