@@ -165,3 +165,19 @@ def test_detector_events_preset_sizes():
         "cnn": (256, 6, None),
         "hybrid": (384, 6, 6),
     }
+
+
+def test_class_labels_are_checked_for_a_unet_that_embeds_them_itself():
+    """The UNet embeds labels through diffusers, not a flowdiff embedding: ``generate``'s
+    condition check reads the class count from its ``ConditionInput`` (``flowdiff-train
+    model/network=unet`` on digits once failed at its final sample figure)."""
+    from flowdiff.errors import FlowdiffError
+    from flowdiff.model.input_checks import check_cond
+
+    unet = UNet(
+        [1, 8, 8], num_classes=10, block_out_channels=[8, 16], attention=[False, False],
+        layers_per_block=1, norm_num_groups=4,
+    )  # fmt: skip
+    check_cond(torch.arange(10), unet)
+    with pytest.raises(FlowdiffError, match="cond"):
+        check_cond(torch.tensor([10]), unet)
