@@ -26,6 +26,7 @@ the CPU seconds are the steadier figure.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -74,11 +75,15 @@ def score(name, posterior, x_obs, exact, theta_cal, x_cal, args) -> dict:
 
 def npe(task, theta, x) -> tuple[object, dict]:
     from sbi.inference import NPE
+    from sbi.utils.tracking import TensorBoardTracker
+    from torch.utils.tensorboard import SummaryWriter
 
     torch.manual_seed(0)
     cost = {}
+    logs = tempfile.mkdtemp(prefix="sbi-logs-")  # sbi writes ./sbi-logs otherwise
     with clock(cost, "train"):
-        inference = NPE(prior=task.prior, show_progress_bars=False)
+        tracker = TensorBoardTracker(SummaryWriter(logs))
+        inference = NPE(prior=task.prior, show_progress_bars=False, tracker=tracker)
         inference.append_simulations(torch.as_tensor(theta).float(), torch.as_tensor(x).float())
         inference.train(training_batch_size=200)
         posterior = inference.build_posterior()
