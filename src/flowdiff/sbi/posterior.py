@@ -1,6 +1,10 @@
 """A trained posterior ``q(theta | x)`` in sbi's posterior protocol: ``sample``,
 ``sample_batched``, ``log_prob``, ``log_prob_batched``, ``map``, ``set_default_x``, ``to``; and
-one-file ``save`` / ``load`` (:mod:`flowdiff.sbi.files`)."""
+one-file ``save`` / ``load`` (:mod:`flowdiff.sbi.files`); ``reflow`` for a one-step student.
+
+A little over the house's ~250 lines: one short method per entry of sbi's protocol, each
+delegating its work (to :mod:`flowdiff.sbi.draws`, :mod:`flowdiff.sbi.files`,
+:mod:`flowdiff.distillation`)."""
 
 from __future__ import annotations
 
@@ -247,3 +251,12 @@ class Posterior:
         """A run folder ``flowdiff-eval`` reads (``checkpoints/posterior.ckpt``, ``.hydra/``
         and the training simulations), for evaluations that need the training split."""
         return files.write_run(self, folder)
+
+    # ------------------------------------------------------------------ few-step
+    def reflow(self, steps: int = 1, max_epochs: int = 200, **options: Any) -> Posterior:
+        """A student of this posterior that draws in ``steps`` network calls, trained on this
+        posterior's own draws (reflow); ``options`` and the cost in
+        :func:`flowdiff.distillation.reflow_posterior` and docs/few_step.md."""
+        from flowdiff.distillation import reflow_posterior  # it imports this module
+
+        return reflow_posterior(self, steps=steps, max_epochs=max_epochs, **options)

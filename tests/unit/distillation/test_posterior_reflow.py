@@ -34,8 +34,9 @@ def test_the_student_is_a_posterior_that_samples_in_one_call(posterior):
         torch.testing.assert_close(value, before[key])  # the teacher is left as it was
 
 
-def test_two_steps_take_two_calls(posterior):
-    fast = reflow_posterior(posterior, steps=2, max_epochs=1)
+def test_two_steps_take_two_calls_through_the_posterior_method(posterior):
+    fast = posterior.reflow(steps=2, max_epochs=1)
+    assert isinstance(fast, Posterior) and fast.reflow_cost["pairs"] > 0
     assert fast.model.generate(cond=torch.zeros(3, 3)).nfe == 2
 
 
