@@ -471,3 +471,10 @@ def test_record_of_python_errors_is_optional(tmp_path, monkeypatch):
     record_python_error(InputValueError("x=1 must be 2."))
     recorded = Path(os.environ["FLOWDIFF_RECORD_MESSAGES"]).read_text()
     assert "InputValueError: x=1 must be 2." in recorded
+
+
+def test_checkpoint_with_nan_weights_warns_on_load(ctx):
+    checkpoint = {**ctx.checkpoint, "state_dict": dict(ctx.checkpoint["state_dict"])}
+    checkpoint["state_dict"]["network.output.2.bias"] = torch.full((2,), math.nan)
+    with pytest.warns(flowdiff.errors.NonFiniteSampleWarning, match=r"1 weight tensors hold NaN"):
+        GenerativeModule.from_checkpoint(checkpoint)

@@ -224,3 +224,20 @@ def warn_nonfinite(x: Tensor, where: str = "GenerativeModule.generate") -> None:
             NonFiniteSampleWarning,
             stacklevel=3,
         )
+
+
+def warn_nonfinite_weights(module: nn.Module, source: Any) -> None:
+    """Warn (:class:`~flowdiff.errors.NonFiniteSampleWarning`) when loaded weights hold NaN/inf:
+    everything sampled from them would too."""
+    bad = [
+        name
+        for name, value in module.state_dict().items()
+        if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        warnings.warn(
+            f"{str(source)!r}: {len(bad)} weight tensors hold NaN or inf (e.g. {bad[0]}), so its "
+            "samples will too: the run diverged; load an earlier checkpoint of it.",
+            NonFiniteSampleWarning,
+            stacklevel=3,
+        )

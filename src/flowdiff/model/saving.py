@@ -22,6 +22,7 @@ from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.errors import InputTypeError
 from flowdiff.model.checkpoint_record import optimizer_record, parts_record, rebuild
 from flowdiff.model.devices import check_device
+from flowdiff.model.input_checks import warn_nonfinite_weights
 from flowdiff.model.option_checks import check_checkpoint_dict
 
 if TYPE_CHECKING:
@@ -128,4 +129,6 @@ class SaveLoadMixin:
         :func:`~flowdiff.checkpoints.reading.read_checkpoint`."""
         check_device(map_location, "map_location")
         check_checkpoint_dict(checkpoint, ema)
-        return rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)
+        model = rebuild(cls, checkpoint, map_location, sampler, ema, **overrides)
+        warn_nonfinite_weights(model, checkpoint.get("path", "the checkpoint"))
+        return model
