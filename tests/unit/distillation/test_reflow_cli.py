@@ -6,6 +6,9 @@ import contextlib
 import sys
 from pathlib import Path
 
+import torch
+
+from flowdiff.checkpoints.loading import load_model
 from flowdiff.checkpoints.reading import read_checkpoint
 from flowdiff.cli import train as train_cli
 from tests.helpers.cli import error_line, train
@@ -33,6 +36,9 @@ def test_reflow_trains_a_one_step_student_from_a_teacher(monkeypatch, tmp_path):
     assert record["path"]["coupling"]["checkpoint"] == str(teacher_ckpt)
     assert record["sampler"]["method"] == "euler"  # (steps: the tiny settings give 2)
     assert student["hyper_parameters"]["guidance_scale"] == 1.0
+    # the student loads (its path rebuilds the coupling, which loads no teacher) and samples
+    out = load_model(student_ckpt).model.generate(cond=torch.arange(3))
+    assert out.x.shape == (3, 1, 8, 8) and out.nfe == 2  # (the tiny settings: 2 steps)
 
 
 def test_reflow_without_a_teacher_says_which_key_is_missing(capsys, monkeypatch, tmp_path):
