@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
+from flowdiff.components import describe
 from flowdiff.distillation.teacher_coupling import TeacherCoupling
 from flowdiff.errors import ConfigError, DataError
 from flowdiff.paths.flow_matching import FlowMatchingPath
@@ -80,6 +81,8 @@ def reflow_posterior(
     }
     folder = Path(output_dir or tempfile.mkdtemp(prefix="flowdiff-reflow-"))
     cfg = _student_config(posterior, max_epochs, progress, folder)
+    cfg.model.sampler = describe(sampler)  # the config says how the student samples
+    device = teacher.device  # training may move the teacher (to a GPU): put it back after
     theta, x = posterior.simulations
     start = time.perf_counter()
     try:
@@ -88,8 +91,9 @@ def reflow_posterior(
     finally:
         if output_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
+        teacher.to(device)
     student.path = FlowMatchingPath(**path_options)  # sampling needs no teacher
-    fast = Posterior(student.cpu().eval(), posterior.prior, cfg, posterior.simulations)
+    fast = Posterior(student.to(device).eval(), posterior.prior, cfg, posterior.simulations)
     fast.global_step, fast.epoch = trainer.global_step, trainer.current_epoch
     fast.reflow_cost = {
         "train_seconds": time.perf_counter() - start,
