@@ -39,10 +39,10 @@ class DiffusionPath(Component):
             diffusion against step count). Checkpoints keep the type they were trained with.
         beta_start: first beta of the linear schedules.
         beta_end: last beta of the linear schedules.
-        clip_sample: clip the clean-data estimate to ``[-1, 1]`` while sampling. Right for
-            images scaled to ``[-1, 1]`` (the config turns it on for range-normalised data):
-            without it, DDIM's early high-noise steps amplify the network's error and push
-            pixels far outside the data's range. Wrong for standardised vectors.
+        clip_sample: clip the clean-data estimate to ``[-1, 1]`` inside DDIM's, DDPM's and
+            Heun's steps (off by default; the config turned it on for images before issue 24).
+            It contained an epsilon network's amplified error, but on the digits it made DDIM
+            x 50 much worse (docs/benchmarks.md, the digits); wrong for standardised vectors.
         timestep_spacing: how samplers spread fewer inference steps (``leading``, the default,
             ``trailing``, ``linspace``). ``leading`` (diffusers' DDIM default) starts
             ``T / steps`` below the noisiest step; ``trailing`` starts on it, where the cosine

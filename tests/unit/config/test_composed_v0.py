@@ -45,6 +45,7 @@ CHANGED_DEFAULTS = [
     # issue 24: v-prediction, with which no diffusers scheduler gets worse with more steps
     ".model.path.prediction_type: 'epsilon' -> 'v_prediction'",
     ".model.path.rescale_betas_zero_snr: '<absent>' -> False",  # issue 24: a new option, off
+    ".model.path.clip_sample: True -> False",  # issue 24: clipping made DDIM worse on the digits
 ]
 
 

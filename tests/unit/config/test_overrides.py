@@ -74,9 +74,12 @@ def test_sampler_mismatch_is_refused_when_the_config_is_built(tmp_path):
         instantiate(cfg.model)
 
 
-@pytest.mark.parametrize(("data", "clip"), [("digits", True), ("toy2d", False)])
-def test_diffusion_clips_only_range_normalised_data(tmp_path, data, clip):
-    """DDIM on images needs the clean-data estimate clipped to [-1, 1]; vectors must not be."""
+@pytest.mark.parametrize("data", ["digits", "toy2d"])
+def test_diffusion_neither_clips_nor_predicts_epsilon_by_default(tmp_path, data):
+    """Issue 24: v-prediction, and no clipping inside DDIM's steps (on the digits it took DDIM x 50
+    from pixel C2ST 0.58 to 0.88); a user can still turn clipping on."""
     cfg = compose_config(DIFF, [f"data={data}"], output_dir=tmp_path)
-    assert cfg.model.path.clip_sample is clip
-    assert cfg.model.path.clip_sample is (cfg.data.normalization == "range")
+    assert cfg.model.path.clip_sample is False
+    assert cfg.model.path.prediction_type == "v_prediction"
+    cfg = compose_config(DIFF, [f"data={data}", "model.path.clip_sample=true"], output_dir=tmp_path)
+    assert cfg.model.path.clip_sample is True
