@@ -307,7 +307,7 @@ def main(argv=None) -> None:
         "train_steps": args.train_steps,
         "results": results,
     }
-    out = args.output.with_name(f"diffusion_steps_{args.task}.json")
+    out = args.output.with_suffix(f".{args.task}.json")  # beside the dated result file
     out.write_text(json.dumps(record, indent=1))
     common.publish(args.output, f"diffusion_steps_{args.task}", report(record, args))
 
