@@ -9,11 +9,16 @@ observations, scored with sbibm's C2ST (:func:`flowdiff.metrics.c2st_sbibm`) aga
 10,000 reference posterior samples. Fit and sampling wall times are measured separately.
 
 sbibm's files are read from its wheel, never downloaded at run time (``--sbibm`` or
-``$SBIBM_DIR``; see ``studies/sbibm_tasks.py``). Rows are appended to a JSONL file as each cell
-finishes, so runs on separate cores (or interrupted runs) add up:
+``$SBIBM_DIR``; see ``studies/sbibm_tasks.py``). sbibm's C2ST is the expensive part: its
+classifier trains on 16,000 points without early stopping, several minutes of CPU for one
+observation of a 10-D task. So the study has two steps: ``fit`` (fit and sample every cell, the
+draws saved under ``--work``) and ``score`` (C2ST of the saved draws, observation 1 of every cell
+first); rows are appended to a JSONL file as each finishes, so interrupted runs and runs on
+separate cores (split by ``--tasks``) add up, and ``--step report`` writes the tables:
 
     taskset -c 1 python -m studies.sbibm_compare --budgets 1000
-    python -m studies.sbibm_compare --report-only
+    taskset -c 0 python -m studies.sbibm_compare --budgets 1000 --tasks sir --step score
+    python -m studies.sbibm_compare --budgets 1000 --step report
     python -m studies.sbibm_compare --tiny --output /tmp/bench.md
 """
 
@@ -129,8 +134,9 @@ def recorded(results: Path) -> tuple[dict, dict]:
 
 
 def budget_table(budget: int, fits: dict, scores: dict, tasks) -> list[str]:
-    """One budget's table: task x method, C2ST mean and worst over the observations scored
-    (how many in brackets when fewer than all), fit and sampling seconds."""
+    """One budget's table: task x method, C2ST mean and worst over the observations scored for
+    every scored method of the task (how many in brackets when fewer than all, so that the
+    methods are compared on the same observations), fit and sampling seconds."""
     lines = [
         f"### {budget:,} simulations",
         "",
@@ -138,12 +144,14 @@ def budget_table(budget: int, fits: dict, scores: dict, tasks) -> list[str]:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for task in tasks:
+        scored = [scores[c] for m in METHODS if (c := (task, budget, m)) in fits and scores[c]]
+        common = set.intersection(*(set(s) for s in scored)) if scored else set()
         for method in METHODS:
             row = fits.get((task, budget, method))
             if row is None:
                 lines.append(f"| {task} | {method} | not run | | | | |")
                 continue
-            got = list(scores[task, budget, method].values())
+            got = [v for k, v in scores[task, budget, method].items() if k in common]
             some = f" ({len(got)} obs.)" if len(got) < NUM_OBSERVATIONS else ""
             mean, worst = (f"{np.mean(got):.3f}{some}", f"{np.max(got):.3f}") if got else ("-", "-")
             lines.append(
@@ -164,7 +172,8 @@ def report(args, fits: dict, scores: dict, seconds: float | None = None) -> str:
             "- sbibm tasks (our simulators of sbibm's definitions; sbibm 1.1.0's observations and "
             f"reference posteriors); {args.samples:,} draws for each of the 10 observations; C2ST "
             "as sbibm computes it (`flowdiff.metrics.c2st_sbibm`; 0.5 is perfect) against as "
-            "many reference draws: mean and worst over the observations scored.",
+            "many reference draws: mean and worst over the observations scored for all the task's "
+            "scored methods (all 10 unless a count is given).",
             "- Same simulations (seed 0) for every method, in one process with one torch/BLAS "
             "thread; fit s includes building the estimator; sample s is all 10 observations' "
             "draws; CPU s is fit + sample process time (less sensitive to other jobs).",
