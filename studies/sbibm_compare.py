@@ -48,7 +48,9 @@ def run_flowdiff(task, theta, x, observations, count, tiny):
     posterior = PosteriorEstimator(prior=task.prior, progress=False, **options).fit(theta, x)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    drawn = posterior.sample((count,), x=observations, generator=torch.Generator().manual_seed(0))
+    drawn = posterior.sample_batched(
+        (count,), x=observations, generator=torch.Generator().manual_seed(0)
+    )
     return drawn, fit_seconds, time.perf_counter() - start
 
 

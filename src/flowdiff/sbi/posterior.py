@@ -126,8 +126,8 @@ class Posterior:
         Args:
             sample_shape: e.g. ``(n,)`` (or ``n``); the draws per observation; 0 gives an empty
                 tensor.
-            x: one observation ``x_shape`` or a batch ``(B, *x_shape)``; omitted: the default
-                set by :meth:`set_default_x`.
+            x: one observation, ``x_shape`` or ``(1, *x_shape)`` as sbi takes it, or a batch
+                ``(B, *x_shape)``; omitted: the default set by :meth:`set_default_x`.
             generator: seeds the draws (on the model's device, or the CPU).
             steps: solver steps instead of the trained sampler's (fewer: faster, coarser).
             min_acceptance: with a prior, sampling stops with an error when fewer than this
@@ -137,19 +137,34 @@ class Posterior:
             show_progress_bars: accepted for sbi's callers; no bar is shown.
 
         Returns:
-            ``(*sample_shape, *theta_shape)`` for one observation, ``(*sample_shape, B,
-            *theta_shape)`` for a batch; on the posterior's device.
+            ``(*sample_shape, *theta_shape)`` for one observation (as sbi), ``(*sample_shape, B,
+            *theta_shape)`` for a batch of ``B > 1`` (sbi asks for :meth:`sample_batched`
+            there); on the posterior's device.
         """
-        x_o, single = self._observations(x)
+        x_o, _ = self._observations(x)
         drawn = self._sample(sample_shape, x_o, generator, steps, min_acceptance,
                              reject_outside_prior, max_sampling_batch_size)  # fmt: skip
-        return drawn.squeeze(drawn.dim() - len(self.theta_shape) - 1) if single else drawn
+        # As sbi: one observation, given alone or as a batch of one, gives (*sample_shape, *theta).
+        one = len(x_o) == 1
+        return drawn.squeeze(drawn.dim() - len(self.theta_shape) - 1) if one else drawn
 
-    def sample_batched(self, sample_shape, x, **options: Any) -> Tensor:
+    def sample_batched(
+        self,
+        sample_shape,
+        x,
+        generator: torch.Generator | None = None,
+        steps: int | None = None,
+        min_acceptance: float = 1e-3,
+        reject_outside_prior: bool = True,
+        max_sampling_batch_size: int = 100_000,
+        show_progress_bars: bool = False,
+    ) -> Tensor:
         """``(*sample_shape, B, *theta_shape)`` draws for a batch ``x`` ``(B, *x_shape)``, as
-        sbi's ``sample_batched`` (options as :meth:`sample`)."""
+        sbi's ``sample_batched``; the batch axis is kept for ``B = 1`` too (options as
+        :meth:`sample`)."""
         x_o, _ = self._observations(x)
-        return self.sample(sample_shape, x=x_o, **options)
+        return self._sample(sample_shape, x_o, generator, steps, min_acceptance,
+                            reject_outside_prior, max_sampling_batch_size)  # fmt: skip
 
     def _sample(self, sample_shape, x_o, generator, steps, min_acceptance, reject, batch):
         shape, n = sample_size(sample_shape)

@@ -29,6 +29,17 @@ def test_sample_batched_log_prob_batched_map_and_default_x(fitted, simulations):
     assert posterior.to("cpu") is posterior and posterior.device.type == "cpu"
 
 
+def test_one_observation_as_a_batch_of_one_gives_sbis_shape(fitted, simulations):
+    """sbi users write ``posterior.sample((n,), x=x_o)`` with ``x_o`` of shape ``(1, D)`` and
+    get ``(n, theta_dim)``; ``sample_batched`` keeps the batch axis."""
+    _, posterior = fitted
+    x = torch.as_tensor(simulations[2][:3])
+    assert posterior.sample((6,), x=x[:1]).shape == (6, 2)
+    assert posterior.sample((6,), x=x[0]).shape == (6, 2)
+    assert posterior.sample((6,), x=x[:2]).shape == (6, 2, 2)
+    assert posterior.sample_batched((6,), x=x[:1]).shape == (6, 1, 2)
+
+
 def test_sbi_run_sbc_check_sbc_run_tarp_check_tarp_on_a_flowdiff_posterior(fitted, simulations):
     _, posterior = fitted
     _, theta, x = simulations
