@@ -37,7 +37,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import flowdiff
-from flowdiff.checkpoints.loading import load_model
+from flowdiff.model.loading import load_model
 from flowdiff.config import compose_config
 from flowdiff.evaluation.reference import reference_from
 from flowdiff.evaluation.suite import MetricOptions

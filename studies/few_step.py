@@ -124,7 +124,7 @@ def posteriors(args) -> None:
 
 def digits(args) -> None:
     from flowdiff import evaluate
-    from flowdiff.checkpoints.loading import load_model
+    from flowdiff.model.loading import load_model
     from flowdiff.samplers import ODESampler
 
     settings = [("teacher default", args.teacher, None)]

@@ -18,7 +18,7 @@ import time
 import torch
 from torch import Tensor
 
-from flowdiff.checkpoints.loading import load_model
+from flowdiff.model.loading import load_model
 from flowdiff.components import Component
 from flowdiff.errors import ConfigError
 from flowdiff.inference.sampler_choice import build_sampler
