@@ -66,10 +66,11 @@ class Kill:
     resumed_from_checkpoint: bool
 
 
-def cli_env() -> dict[str, str]:
-    """This checkout's ``src`` and the repository (for ``tests``) first on ``PYTHONPATH``."""
+def cli_env(**extra: str) -> dict[str, str]:
+    """This checkout's ``src`` and the repository (for ``tests``) first on ``PYTHONPATH``, plus
+    ``extra`` variables."""
     path = [str(REPO / "src"), str(REPO), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path)), **extra}
 
 
 def train_command(config_name: str, overrides: list[str]) -> list[str]:
