@@ -37,12 +37,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import flowdiff
-from flowdiff.model.loading import load_model
 from flowdiff.config import compose_config
 from flowdiff.evaluation.reference import reference_from
 from flowdiff.evaluation.suite import MetricOptions
 from flowdiff.inference import build_sampler
 from flowdiff.metrics import c2st, c2st_per_condition
+from flowdiff.model.loading import load_model
 from flowdiff.training import build, train
 from studies.common import provenance, publish, result_file
 

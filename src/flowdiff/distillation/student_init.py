@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 from lightning import Callback, LightningModule, Trainer
 
-from flowdiff.model.loading import load_model
 from flowdiff.distillation.teacher_coupling import require_teacher
 from flowdiff.errors import ConfigError
+from flowdiff.model.loading import load_model
 
 
 class StudentFromTeacher(Callback):

@@ -18,11 +18,11 @@ import time
 import torch
 from torch import Tensor
 
-from flowdiff.model.loading import load_model
 from flowdiff.components import Component
 from flowdiff.errors import ConfigError
 from flowdiff.inference.sampler_choice import build_sampler
 from flowdiff.model.guidance import guided_model
+from flowdiff.model.loading import load_model
 from flowdiff.model.module import GenerativeModule
 
 
