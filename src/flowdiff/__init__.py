@@ -11,6 +11,8 @@ start) stays light.
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowdiff.config import resolvers
@@ -63,11 +65,20 @@ if TYPE_CHECKING:
 resolvers.register()
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'flowdiff' has no attribute {name!r}")
+def _lazy_exports(package: str, homes: dict[str, str]) -> tuple[Callable, Callable]:
+    """PEP 562 ``__getattr__`` and ``__dir__`` for ``package``: each public name in ``homes``
+    (name -> the module defining it) is imported from its module on first use. Every package
+    of flowdiff that exports lazily uses this one pair."""
+
+    def __getattr__(name: str) -> Any:  # noqa: N807 (the module hook's name)
+        if name not in homes:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(homes[name]), name)
+
+    def __dir__() -> list[str]:  # noqa: N807
+        return sorted([*vars(sys.modules[package]), *homes])
+
+    return __getattr__, __dir__
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

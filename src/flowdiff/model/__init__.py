@@ -9,8 +9,9 @@ The names are imported on first use (PEP 562), so that ``data/`` importing
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowdiff import _lazy_exports
 
 #: public name -> the module that defines it
 _EXPORTS = {
@@ -25,7 +26,4 @@ if TYPE_CHECKING:
     from flowdiff.model.normalizer import NormalizationSource, Normalizer
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

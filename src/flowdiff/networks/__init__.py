@@ -10,8 +10,9 @@ asked for.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowdiff import _lazy_exports
 
 if TYPE_CHECKING:
     from flowdiff.networks.cnn import CNN
@@ -36,11 +37,4 @@ _HOMES = {
 __all__ = ["CNN", "MLP", "DiT", "Hybrid", "ResNet", "TokenTransformer", "UNet"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'flowdiff.networks' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = _lazy_exports(__name__, _HOMES)

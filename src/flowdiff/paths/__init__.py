@@ -5,8 +5,9 @@ The classes are imported on first use (PEP 562): a flow-matching model does not 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowdiff import _lazy_exports
 
 if TYPE_CHECKING:
     from flowdiff.paths.base import PathSample, ProbabilityPath
@@ -29,11 +30,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'flowdiff.paths' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = _lazy_exports(__name__, _HOMES)

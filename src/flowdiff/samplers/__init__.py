@@ -7,8 +7,9 @@ diffusers.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowdiff import _lazy_exports
 
 if TYPE_CHECKING:
     from flowdiff.samplers.base import ModelFn, Sampler, SamplerOutput, check_compatible
@@ -38,11 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'flowdiff.samplers' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = _lazy_exports(__name__, _HOMES)
