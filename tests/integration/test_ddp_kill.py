@@ -77,6 +77,18 @@ def _kill_midway(cwd: Path, last: Path, rng: random.Random) -> int:
     return int(torch.load(last, weights_only=False)["global_step"])
 
 
+def _killed_before_the_end(cwd: Path, total: int, rng: random.Random) -> Path:
+    """Kill runs in fresh folders until one dies before its final step (a kill that lands in the
+    run's teardown, after its last checkpoint, is not a mid-run kill); returns its last.ckpt."""
+    for attempt in range(3):
+        folder = cwd / f"attempt{attempt}"
+        folder.mkdir()
+        last = folder / "outputs" / "killed" / "checkpoints" / "last.ckpt"
+        if 0 < _kill_midway(folder, last, rng) < total:
+            return last
+    pytest.fail("three kills in a row landed after the run's last step; make the run longer")
+
+
 @pytest.mark.slow
 def test_ddp_run_killed_at_random_resumes_bitwise_equal(tmp_path):
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
@@ -88,10 +100,8 @@ def test_ddp_run_killed_at_random_resumes_bitwise_equal(tmp_path):
     total = a["global_step"]  # 6 epochs of the batches each rank's half of the data fills
     assert total >= 12
 
-    last = killed_dir / "outputs" / "killed" / "checkpoints" / "last.ckpt"
-    step = _kill_midway(killed_dir, last, random.Random(int(time.time())))
-    assert 0 < step < total
-    _run(killed_dir, "run_name=killed", f"ckpt_path={last}")
+    last = _killed_before_the_end(killed_dir, total, random.Random(int(time.time())))
+    _run(last.parents[3], "run_name=killed", f"ckpt_path={last}")
 
     b = torch.load(last, weights_only=False)
     assert b["global_step"] == total and a["epoch"] == b["epoch"]
