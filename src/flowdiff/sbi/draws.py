@@ -13,6 +13,28 @@ from torch import Tensor
 from flowdiff.errors import ConfigError, DataError, NonFiniteError
 from flowdiff.sbi.prior import inside_support, rejection_sample
 
+#: Rows through the network in one call when ``max_sampling_batch_size`` is not given, on the
+#: CPU: the activations of a 128-wide MLP for 8,192 rows (4 MiB a layer) stay in the cache, while
+#: at 100,000 rows every elementwise operation streams 50 MB through memory; 10 x 10,000
+#: posterior draws took half the CPU time at 8,192 rows (docs/benchmarks.md#speed-at-small-budgets).
+CPU_ROWS = 8192
+#: The same on an accelerator, where large calls keep the device busy.
+ACCELERATOR_ROWS = 100_000
+
+
+def rows_per_call(batch: int | None, device: torch.device) -> int:
+    """Rows through the network in one call: ``batch`` when given (sbi's
+    ``max_sampling_batch_size``), else :data:`CPU_ROWS` on the CPU and :data:`ACCELERATOR_ROWS`
+    on an accelerator."""
+    if batch is not None:
+        if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1:
+            raise ConfigError(
+                f"max_sampling_batch_size={batch!r} must be a whole number >= 1 (or None: "
+                f"{CPU_ROWS} rows on the CPU, {ACCELERATOR_ROWS} on an accelerator)."
+            )
+        return int(batch)
+    return CPU_ROWS if torch.device(device).type == "cpu" else ACCELERATOR_ROWS
+
 
 def sample_size(sample_shape) -> tuple[tuple[int, ...], int]:
     """``sample_shape`` (an int or a sequence of ints >= 0) as a tuple and its product."""
@@ -50,10 +72,10 @@ def with_steps(sampler, steps: int | None):
 
 
 @torch.no_grad()
-def _draw(model, sampler, x_o: Tensor, m: int, generator, batch: int) -> Tensor:
-    """``(m, B, *theta_shape)``: ``m`` draws for each of ``B`` observations, ``batch`` rows
-    through the network at a time."""
-    per_call = max(1, batch // len(x_o))
+def _draw(model, sampler, x_o: Tensor, m: int, generator, batch: int | None) -> Tensor:
+    """``(m, B, *theta_shape)``: ``m`` draws for each of ``B`` observations, about ``batch`` rows
+    (see :func:`rows_per_call`) through the network at a time."""
+    per_call = max(1, rows_per_call(batch, x_o.device) // len(x_o))
     x_shape = x_o.shape[1:]
     parts = []
     for start in range(0, m, per_call):

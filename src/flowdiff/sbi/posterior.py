@@ -25,6 +25,7 @@ from flowdiff.sbi.draws import (
     check_drawn,
     check_steps,
     draw_batched,
+    rows_per_call,
     sample_size,
     with_steps,
 )
@@ -118,7 +119,7 @@ class Posterior:
         steps: int | None = None,
         min_acceptance: float = 1e-3,
         reject_outside_prior: bool = True,
-        max_sampling_batch_size: int = 100_000,
+        max_sampling_batch_size: int | None = None,
         show_progress_bars: bool = False,
     ) -> Tensor:
         """Draw ``theta ~ q(theta | x)``.
@@ -133,7 +134,8 @@ class Posterior:
             min_acceptance: with a prior, sampling stops with an error when fewer than this
                 share of draws fall inside its support.
             reject_outside_prior: redraw draws outside the prior's support (sbi's name).
-            max_sampling_batch_size: rows through the network in one call.
+            max_sampling_batch_size: rows through the network in one call; ``None``: 8,192
+                on the CPU (cache-sized, the fastest there), 100,000 on an accelerator.
             show_progress_bars: accepted for sbi's callers; no bar is shown.
 
         Returns:
@@ -156,7 +158,7 @@ class Posterior:
         steps: int | None = None,
         min_acceptance: float = 1e-3,
         reject_outside_prior: bool = True,
-        max_sampling_batch_size: int = 100_000,
+        max_sampling_batch_size: int | None = None,
         show_progress_bars: bool = False,
     ) -> Tensor:
         """``(*sample_shape, B, *theta_shape)`` draws for a batch ``x`` ``(B, *x_shape)``, as
@@ -169,6 +171,7 @@ class Posterior:
     def _sample(self, sample_shape, x_o, generator, steps, min_acceptance, reject, batch):
         shape, n = sample_size(sample_shape)
         check_steps(steps)
+        batch = rows_per_call(batch, self.device)
         if n == 0:
             return torch.empty(*shape, len(x_o), *self.theta_shape, device=self.device)
         sampler = with_steps(self.model.sampler, steps)

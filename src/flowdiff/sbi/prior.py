@@ -85,6 +85,10 @@ def rejection_sample(
             ``3 / min_acceptance`` draws (enough to tell), sampling stops.
         max_factor: each round draws at most ``max_factor * n`` per observation.
 
+    The first round draws exactly ``n`` per observation (nothing is known of the acceptance
+    yet, and with most priors every draw is accepted); later rounds draw 10% more than the
+    measured acceptance says is missing, so one more round usually suffices.
+
     Raises:
         DataError: an observation's acceptance rate fell below ``min_acceptance``.
     """
@@ -94,7 +98,8 @@ def rejection_sample(
     while (active := torch.nonzero(count < n).flatten()).numel():
         rate = (count[active].clamp(min=1) / tried[active].clamp(min=1)).min().item()
         need = int((n - count[active]).max())
-        m = min(max_factor * n, math.ceil(1.1 * need / max(rate, min_acceptance)))
+        margin = 1.1 if int(tried.max()) else 1.0
+        m = min(max_factor * n, math.ceil(margin * need / max(rate, min_acceptance)))
         drawn = draw(m, active)
         ok = accept(drawn.flatten(0, 1)).reshape(m, len(active))
         for j, b in enumerate(active.tolist()):
