@@ -107,6 +107,9 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
             )
         self.network = network
         self.path = path
+        bind = getattr(path, "bind_network", None)
+        if callable(bind):  # a path whose target needs the trained network (a mean flow's)
+            bind(network)
         self.sampler = sampler
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler

@@ -7,12 +7,18 @@ import math
 import torch
 from torch import Tensor, nn
 
+#: where a second time's interval ``s - t`` is embedded: past the flow-matching times [0, 1], so
+#: the one MLP tells the two apart (see :meth:`SinusoidalTimeEmbedding.forward`)
+INTERVAL_OFFSET = 10.0
+
 
 class SinusoidalTimeEmbedding(nn.Module):
     """Transformer-style sinusoidal features of a scalar time, followed by a small MLP.
 
     Works for any time convention (flow matching's [0, 1] or diffusion's integer steps): the
-    frequencies span ``1`` to ``1 / max_period``.
+    frequencies span ``1`` to ``1 / max_period``. A pair of times ``(t, s)`` (a mean-flow
+    network's start and end, :class:`flowdiff.paths.MeanFlowPath`) is embedded with the same
+    weights, so every network built on this embedding takes one or two times unchanged.
 
     Args:
         dim: output width.
@@ -28,7 +34,18 @@ class SinusoidalTimeEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2 * half, dim), nn.SiLU(), nn.Linear(dim, dim))
 
     def forward(self, t: Tensor) -> Tensor:
-        """Map times ``(B,)`` to embeddings ``(B, dim)``."""
+        """Map times ``(B,)``, or pairs ``(B, 2)`` of a start ``t`` and an end ``s``, to
+        embeddings ``(B, dim)``.
+
+        A pair is embedded as ``e(t) + e(OFFSET + s - t) - e(OFFSET)`` (``OFFSET`` is
+        :data:`INTERVAL_OFFSET`): at ``s = t`` exactly ``e(t)``, so a flow-matching model is a
+        mean-flow model's exact start (its average velocity over an empty interval is the
+        instantaneous one) and the interval's features differ from the times' own.
+        """
+        if t.dim() == 2 and t.shape[1] == 2:
+            start, interval = t[:, 0], t[:, 1] - t[:, 0]
+            offset = interval.new_full((1,), INTERVAL_OFFSET)
+            return self.forward(start) + self.forward(offset + interval) - self.forward(offset)
         if t.dim() == 1 and t.shape[0] > 1 and t.stride(0) == 0:
             # One time for the whole batch (samplers expand a scalar t): embed it once. The
             # stride says so without reading t, so nothing waits on the device.
