@@ -1,4 +1,4 @@
-"""Few-step generation by reflow: quality kept and cost, on posteriors and on the digits.
+"""Few-step generation by reflow and MeanFlow: quality kept and cost, on posteriors and digits.
 
 Posteriors (``posteriors``): for each task, one training set of ``--budget`` simulations; the
 teacher is ``PosteriorEstimator().fit`` with its defaults (16 network calls per draw), the student
@@ -7,13 +7,15 @@ timed drawing ``--draws`` samples for each of 10 fixed observations (all in one 
 C2ST against ``--samples`` exact posterior samples per observation (the first draws), and checked
 for calibration (SBC and TARP on ``--calibration`` held-out simulations, 100 draws each). sbi's
 NPE (default MAF, its own training loop) is trained on the same simulations and timed drawing the
-same ``--draws`` x 10 samples.
+same ``--draws`` x 10 samples. ``--students reflow mean_flow`` trains both students of the one
+teacher (``mean_flow_posterior``: MeanFlow distillation) in the same run.
 
 Digits (``digits TEACHER_CKPT STUDENT_CKPT [--distilled CKPT]``): pixel C2ST against the
 held-out digits and class accuracy (:func:`flowdiff.evaluate`, 2000 samples; its classifier is
 trained on the real training split), and the time to draw 1000 digits, of the teacher's default
-sampler, the student at 1 and 2 Euler steps, and a one-step distilled student (trained at
-``t ~ U[0, 0.001]`` only).
+sampler, the student at 1 and 2 Euler steps, one-step distilled students (trained at
+``t ~ U[0, 0.001]`` only) and ``--mean-flow`` students (``experiment=mean_flow``) at 1 and 2
+jumps of their own sampler.
 
     taskset -c 0 python -m studies.few_step posteriors --tasks linear_gaussian ring
     taskset -c 0 python -m studies.few_step digits outputs/teacher/checkpoints/last.ckpt \\
@@ -34,7 +36,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from flowdiff.distillation import reflow_posterior
+from flowdiff.distillation import mean_flow_posterior, reflow_posterior
 from flowdiff.metrics.c2st import c2st
 from flowdiff.sbi import PosteriorEstimator, calibration
 from studies.sbi_tasks import make_task
@@ -107,12 +109,15 @@ def posteriors(args) -> None:
         cost = {}
         with clock(cost, "teacher_train"):
             teacher = PosteriorEstimator(progress=False, overrides=["trainer=cpu"]).fit(theta, x)
-        with clock(cost, "student_train"):
-            student = reflow_posterior(teacher, steps=1)
-        cost.update(student.reflow_cost, epochs=student.epoch, teacher_epochs=teacher.epoch)
+        settings = [("teacher (16 calls)", teacher, None)]
+        for method in args.students:
+            distil = {"reflow": reflow_posterior, "mean_flow": mean_flow_posterior}[method]
+            with clock(cost, f"{method}_train"):
+                student = distil(teacher, steps=1)
+            cost.update({f"{method}_epochs": student.epoch, f"{method}_cost": student.reflow_cost})
+            settings += [(f"{method} 1 call", student, 1), (f"{method} 2 calls", student, 2)]
+        cost.update(teacher_epochs=teacher.epoch)
         print(name, cost, flush=True)
-        settings = [("teacher (16 calls)", teacher, None), ("student 1 call", student, 1)]
-        settings.append(("student 2 calls", student, 2))
         for label, posterior, steps in settings:
             row = score(label, Steps(posterior, steps), x_obs, exact, theta_cal, x_cal, args)
             print(name, row, flush=True)
@@ -125,15 +130,18 @@ def posteriors(args) -> None:
 def digits(args) -> None:
     from flowdiff import evaluate
     from flowdiff.model.loading import load_model
-    from flowdiff.samplers import ODESampler
+    from flowdiff.samplers import MeanFlowSampler, ODESampler
 
+    euler = lambda n: ODESampler(method="euler", steps=n)  # noqa: E731
     settings = [("teacher default", args.teacher, None)]
-    settings += [(f"student euler x {n}", args.student, n) for n in (1, 2)]
-    settings += [("distilled euler x 1", ckpt, 1) for ckpt in args.distilled]
+    settings += [(f"student euler x {n}", args.student, euler(n)) for n in (1, 2)]
+    settings += [("distilled euler x 1", ckpt, euler(1)) for ckpt in args.distilled]
+    for ckpt in args.mean_flow:
+        settings += [(f"mean flow x {n}", ckpt, MeanFlowSampler(steps=n)) for n in (1, 2)]
     labels = torch.arange(10).repeat_interleave(100)
-    for label, ckpt, steps in settings:
+    for label, ckpt, chosen in settings:
         model = load_model(ckpt).model
-        sampler = ODESampler(method="euler", steps=steps) if steps else model.sampler
+        sampler = chosen or model.sampler
         row = {"setting": label}
         with clock(row, "sample_1000"):  # 100 per class
             out = model.generate(cond=labels, sampler=sampler, generator=torch.Generator())
@@ -153,10 +161,12 @@ def main() -> None:
     post.add_argument("--samples", type=int, default=1000, help="exact samples (C2ST) each")
     post.add_argument("--calibration", type=int, default=200)
     post.add_argument("--no-npe", action="store_true")
+    post.add_argument("--students", nargs="+", default=["reflow"], help="reflow, mean_flow")
     dig = sub.add_parser("digits")
     dig.add_argument("teacher")
     dig.add_argument("student")
     dig.add_argument("--distilled", nargs="*", default=[], help="one-step distilled students")
+    dig.add_argument("--mean-flow", nargs="*", default=[], help="mean-flow students")
     dig.add_argument("--num-samples", type=int, default=2000)
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -28,7 +28,9 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "flowdiff.networks.UNet": ("flowdiff.networks.unet.UNet",),
     "flowdiff.paths.DiffusionPath": ("flowdiff.paths.diffusion.DiffusionPath",),
     "flowdiff.paths.FlowMatchingPath": ("flowdiff.paths.flow_matching.FlowMatchingPath",),
+    "flowdiff.paths.MeanFlowPath": (),
     "flowdiff.samplers.DiffusersSampler": ("flowdiff.samplers.diffusers.DiffusersSampler",),
+    "flowdiff.samplers.MeanFlowSampler": (),
     "flowdiff.samplers.ODESampler": ("flowdiff.samplers.ode.ODESampler",),
     "flowdiff.samplers.TorchdynSampler": ("flowdiff.samplers.torchdyn.TorchdynSampler",),
     "flowdiff.sbi.CNN1dEmbedding": (),
@@ -39,6 +41,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "flowdiff.distillation.TeacherCoupling": (
         "flowdiff.distillation.teacher_coupling.TeacherCoupling",
     ),  # a flow-matching path's coupling (reflow)
+    "flowdiff.distillation.TeacherVelocity": (),  # a mean-flow path's teacher
 }
 #: an older stored name -> its public name
 ALIASES: dict[str, str] = {old: new for new, olds in COMPONENTS.items() for old in olds}

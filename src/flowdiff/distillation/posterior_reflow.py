@@ -58,19 +58,7 @@ def reflow_posterior(
         the student cost: ``train_seconds`` (wall, the teacher's sampling included),
         ``teacher_seconds`` (the teacher's share) and ``pairs`` (teacher draws made).
     """
-    teacher = posterior.model
-    if posterior.config is None or posterior.simulations is None:
-        raise DataError(
-            "reflow_posterior(posterior): this posterior has no run config or training "
-            "simulations (a loaded one); reflow the posterior PosteriorEstimator.fit returned."
-        )
-    if not isinstance(teacher.path, FlowMatchingPath):
-        raise ConfigError(
-            f"reflow_posterior(posterior): the posterior's path is {type(teacher.path).__name__};"
-            " reflow needs a flow-matching posterior (PosteriorEstimator(path='flow_matching'))."
-        )
-    if max_epochs < 1:
-        raise ConfigError(f"max_epochs={max_epochs} must be at least 1.")
+    teacher = check_posterior_teacher(posterior, max_epochs, "reflow_posterior")
     sampler = ODESampler(method="euler", steps=steps)  # refuses steps < 1
     path_options = {k: v for k, v in teacher.path.hparams.items() if k != "coupling"}
     coupling = TeacherCoupling.from_module(teacher, steps=teacher_steps)
@@ -79,12 +67,47 @@ def reflow_posterior(
         "path": FlowMatchingPath(**path_options, coupling=coupling),
         "sampler": sampler,
     }
-    folder = Path(output_dir or tempfile.mkdtemp(prefix="flowdiff-reflow-"))
+    start = time.perf_counter()
+    fast = train_student(posterior, parts, max_epochs, output_dir, progress)
+    fast.model.path = FlowMatchingPath(**path_options)  # sampling needs no teacher
+    fast.reflow_cost = {
+        "train_seconds": time.perf_counter() - start,
+        "teacher_seconds": coupling.seconds,
+        "pairs": coupling.pairs,
+    }
+    return fast
+
+
+def check_posterior_teacher(posterior: Posterior, max_epochs: int, caller: str):
+    """The posterior's model, refused (naming ``caller``) when it cannot teach a student."""
+    teacher = posterior.model
+    if posterior.config is None or posterior.simulations is None:
+        raise DataError(
+            f"{caller}(posterior): this posterior has no run config or training simulations (a "
+            "loaded one); distil the posterior PosteriorEstimator.fit returned."
+        )
+    if not isinstance(teacher.path, FlowMatchingPath):
+        raise ConfigError(
+            f"{caller}(posterior): the posterior's path is {type(teacher.path).__name__}; it "
+            "needs a flow-matching posterior (PosteriorEstimator(path='flow_matching'))."
+        )
+    if max_epochs < 1:
+        raise ConfigError(f"max_epochs={max_epochs} must be at least 1.")
+    return teacher
+
+
+def train_student(
+    posterior: Posterior, parts: dict, max_epochs: int, output_dir, progress: bool
+) -> Posterior:
+    """Fit the student ``parts`` (network, path, sampler) on the posterior's simulations
+    through its run config (``max_epochs``, no dropped conditions or guidance), in
+    ``output_dir`` or a temporary folder; the student as a posterior on the teacher's device."""
+    teacher = posterior.model
+    folder = Path(output_dir or tempfile.mkdtemp(prefix="flowdiff-student-"))
     cfg = _student_config(posterior, max_epochs, progress, folder)
-    cfg.model.sampler = describe(sampler)  # the config says how the student samples
+    cfg.model.sampler = describe(parts["sampler"])  # the config says how the student samples
     device = teacher.device  # training may move the teacher (to a GPU): put it back after
     theta, x = posterior.simulations
-    start = time.perf_counter()
     try:
         datamodule = instantiate(cfg.data, x=theta, cond=x)
         student, trainer = fit_config(cfg, datamodule, **parts)
@@ -92,14 +115,8 @@ def reflow_posterior(
         if output_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
         teacher.to(device)
-    student.path = FlowMatchingPath(**path_options)  # sampling needs no teacher
     fast = Posterior(student.to(device).eval(), posterior.prior, cfg, posterior.simulations)
     fast.global_step, fast.epoch = trainer.global_step, trainer.current_epoch
-    fast.reflow_cost = {
-        "train_seconds": time.perf_counter() - start,
-        "teacher_seconds": coupling.seconds,
-        "pairs": coupling.pairs,
-    }
     return fast
 
 

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
     from flowdiff.paths.base import PathSample, ProbabilityPath
     from flowdiff.paths.diffusion import DiffusionPath
     from flowdiff.paths.flow_matching import FlowMatchingPath
+    from flowdiff.paths.mean_flow import MeanFlowPath
 
 #: Public name -> the module that defines it.
 _HOMES = {
     "DiffusionPath": "flowdiff.paths.diffusion",
     "FlowMatchingPath": "flowdiff.paths.flow_matching",
+    "MeanFlowPath": "flowdiff.paths.mean_flow",
     "PathSample": "flowdiff.paths.base",
     "ProbabilityPath": "flowdiff.paths.base",
 }
@@ -25,6 +27,7 @@ _HOMES = {
 __all__ = [
     "DiffusionPath",
     "FlowMatchingPath",
+    "MeanFlowPath",
     "PathSample",
     "ProbabilityPath",
 ]

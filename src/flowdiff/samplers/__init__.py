@@ -14,12 +14,14 @@ from flowdiff import _lazy_exports
 if TYPE_CHECKING:
     from flowdiff.samplers.base import ModelFn, Sampler, SamplerOutput, check_compatible
     from flowdiff.samplers.diffusers import DiffusersSampler
+    from flowdiff.samplers.mean_flow import MeanFlowSampler
     from flowdiff.samplers.ode import ODESampler
     from flowdiff.samplers.torchdyn import TorchdynSampler
 
 #: Public name -> the module that defines it.
 _HOMES = {
     "DiffusersSampler": "flowdiff.samplers.diffusers",
+    "MeanFlowSampler": "flowdiff.samplers.mean_flow",
     "ModelFn": "flowdiff.samplers.base",
     "ODESampler": "flowdiff.samplers.ode",
     "Sampler": "flowdiff.samplers.base",
@@ -30,6 +32,7 @@ _HOMES = {
 
 __all__ = [
     "DiffusersSampler",
+    "MeanFlowSampler",
     "ModelFn",
     "ODESampler",
     "Sampler",

@@ -1,6 +1,7 @@
 """A trained posterior ``q(theta | x)`` in sbi's posterior protocol: ``sample``,
 ``sample_batched``, ``log_prob``, ``log_prob_batched``, ``map``, ``set_default_x``, ``to``; and
-one-file ``save`` / ``load`` (:mod:`flowdiff.sbi.files`); ``reflow`` for a one-step student.
+one-file ``save`` / ``load`` (:mod:`flowdiff.sbi.files`); ``reflow`` and ``mean_flow`` for
+one-step students.
 
 A little over the house's ~250 lines: one short method per entry of sbi's protocol, each
 delegating its work (to :mod:`flowdiff.sbi.draws`, :mod:`flowdiff.sbi.files`,
@@ -278,3 +279,11 @@ class Posterior:
         from flowdiff.distillation import reflow_posterior  # it imports this module
 
         return reflow_posterior(self, steps=steps, max_epochs=max_epochs, **options)
+
+    def mean_flow(self, steps: int = 1, max_epochs: int = 200, **options: Any) -> Posterior:
+        """A student of this posterior that draws in ``steps`` jumps of a learned average
+        velocity (MeanFlow distillation); options in
+        :func:`flowdiff.distillation.mean_flow_posterior` and docs/few_step.md."""
+        from flowdiff.distillation import mean_flow_posterior  # it imports this module
+
+        return mean_flow_posterior(self, steps=steps, max_epochs=max_epochs, **options)

@@ -29,14 +29,16 @@ def build(yaml_file, sampling_steps: int = 4):
 @pytest.mark.parametrize("shape", [(2,), (1, 8, 8)])
 def test_path_sample_contract(path_file, shape):
     path = build(path_file)
+    if hasattr(path, "bind_network"):  # a mean flow's target needs the network
+        path.bind_network(MLP(data_shape=list(shape), hidden=16, depth=1))
     x_1 = torch.randn(5, *shape)
     drawn = path.sample(x_1)
     assert isinstance(drawn, PathSample)
     assert drawn.x_t.shape == x_1.shape and drawn.target.shape == x_1.shape
-    assert drawn.t.shape == (5,)
+    assert drawn.t.shape in {(5,), (5, 2)}  # one time, or a mean flow's pair (t, s)
     assert drawn.weight is None or drawn.weight.shape == (5,)
     assert path.predict_x1(drawn.target, drawn.x_t, drawn.t).shape == x_1.shape
-    assert path.family in {"flow_matching", "diffusion"}
+    assert path.family in {"flow_matching", "diffusion", "mean_flow"}
 
 
 @pytest.mark.parametrize("path_file", PATHS, ids=lambda p: p.stem)

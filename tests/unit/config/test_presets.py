@@ -11,7 +11,10 @@ from tests.helpers.config import CONFIG_DIR
 
 PRESETS = ["train", "train_fb_flow_matching", "train_hf_diffusion"]
 #: experiments that need a trained checkpoint, smoke-run by their own tests instead
-NEEDS_A_CHECKPOINT = {"reflow": "tests/unit/distillation/test_reflow_cli.py"}
+NEEDS_A_CHECKPOINT = {
+    "mean_flow": "tests/unit/distillation/test_reflow_cli.py",
+    "reflow": "tests/unit/distillation/test_reflow_cli.py",
+}
 EXPERIMENTS = sorted(
     path.stem
     for path in (CONFIG_DIR / "experiment").glob("*.yaml")

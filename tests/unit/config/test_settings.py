@@ -43,8 +43,9 @@ def test_a_missing_home_node_is_left_alone(tmp_path):
 def test_every_shortcut_home_is_null_in_the_group_configs():
     """The value lives in one place: a group config that set it would hide the shortcut."""
     files = {"model.sampler.steps": ["model/sampler/ode.yaml", "model/sampler/torchdyn.yaml",
-             "model/sampler/diffusers.yaml"], "trainer.accumulate_grad_batches":
-             ["trainer/default.yaml"], "model.path.coupling": ["model/path/flow_matching.yaml"],
+             "model/sampler/diffusers.yaml", "model/sampler/mean_flow.yaml"],
+             "trainer.accumulate_grad_batches": ["trainer/default.yaml"], "model.path.coupling":
+             ["model/path/flow_matching.yaml", "model/path/mean_flow.yaml"],
              "callbacks.ema.decay": ["callbacks/ema.yaml"]}  # fmt: skip
     assert set(files) == {home for home, _ in SHORTCUTS.values()}
     for home, names in files.items():

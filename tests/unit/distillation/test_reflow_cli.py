@@ -1,4 +1,5 @@
-"""``flowdiff-train experiment=reflow teacher_ckpt=...`` composes and runs (tiny limits)."""
+"""``flowdiff-train experiment=reflow`` (and ``experiment=mean_flow``) ``teacher_ckpt=...``
+compose and run (tiny limits)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ def test_reflow_without_a_teacher_says_which_key_is_missing(capsys, monkeypatch,
     code, err = train(["experiment=reflow"], capsys, monkeypatch, tmp_path)
     assert code == 1
     assert "teacher_ckpt" in error_line(err)
+
+
+def test_mean_flow_distils_a_teacher_into_a_one_jump_student(monkeypatch, tmp_path):
+    teacher_ckpt = _train_ok(tmp_path / "teacher", [], monkeypatch)
+    overrides = ["experiment=mean_flow", f"teacher_ckpt={teacher_ckpt}", "sampling_steps=1"]
+    student_ckpt = _train_ok(tmp_path / "student", overrides, monkeypatch)
+    record = read_checkpoint(student_ckpt)["flowdiff"]
+    assert record["path"]["_target_"] == "flowdiff.paths.MeanFlowPath"
+    assert record["path"]["teacher"]["checkpoint"] == str(teacher_ckpt)
+    out = load_model(student_ckpt).model.generate(cond=torch.arange(3))
+    assert out.x.shape == (3, 1, 8, 8) and out.nfe == 1
