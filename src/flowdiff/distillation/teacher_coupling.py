@@ -26,12 +26,13 @@ from flowdiff.model.loading import load_model
 from flowdiff.model.module import GenerativeModule
 
 
-def require_teacher(checkpoint: str | None) -> None:
-    """Refuse a missing teacher checkpoint, naming the key the reflow experiment reads."""
+def require_teacher(checkpoint: str | None, experiment: str = "reflow") -> None:
+    """Refuse a missing teacher checkpoint, naming the key the ``experiment`` reads."""
     if checkpoint is None or not str(checkpoint).strip():
         raise ConfigError(
-            f"checkpoint={checkpoint!r}: reflow needs the teacher's checkpoint; pass "
-            "teacher_ckpt=outputs/<run>/checkpoints/last.ckpt (flowdiff-train experiment=reflow)."
+            f"checkpoint={checkpoint!r}: {experiment} needs the teacher's checkpoint; pass "
+            "teacher_ckpt=outputs/<run>/checkpoints/last.ckpt (flowdiff-train "
+            f"experiment={experiment})."
         )
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from flowdiff.components import Component
-from flowdiff.distillation.teacher_coupling import TeacherCoupling
+from flowdiff.distillation.teacher_coupling import TeacherCoupling, require_teacher
 from flowdiff.errors import ConfigError
 from flowdiff.model.guidance import guided_model
 from flowdiff.model.module import GenerativeModule
@@ -32,7 +32,8 @@ class TeacherVelocity(Component):
     def __init__(self, checkpoint: str | None, guidance_scale: float | None = None):
         super().__init__()
         self.save_hyperparameters()
-        self._loader = TeacherCoupling(checkpoint)  # refuses a missing checkpoint
+        require_teacher(checkpoint, "mean_flow")
+        self._loader = TeacherCoupling(checkpoint)
 
     @classmethod
     def from_module(cls, teacher: GenerativeModule, **options) -> TeacherVelocity:

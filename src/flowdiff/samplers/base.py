@@ -80,7 +80,8 @@ def check_compatible(sampler: Sampler, path: ProbabilityPath) -> None:
             f"{type(sampler).__name__} samples {sampler.family} paths, but the path is a "
             f"{type(path).__name__} ({path.family}). Pick a matching sampler: ODESampler or "
             "TorchdynSampler (model/sampler=ode or model/sampler=torchdyn) for flow matching, "
-            "DiffusersSampler (model/sampler=diffusers) for diffusion."
+            "DiffusersSampler (model/sampler=diffusers) for diffusion, MeanFlowSampler "
+            "(model/sampler=mean_flow) for a mean flow (model/path=mean_flow)."
         )
     check_path = getattr(sampler, "check_path", None)
     if callable(check_path):

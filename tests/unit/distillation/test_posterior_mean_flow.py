@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowdiff.distillation import mean_flow_posterior
+from flowdiff.distillation import TeacherVelocity, mean_flow_posterior
 from flowdiff.errors import ConfigError, DataError
 from flowdiff.paths import MeanFlowPath
 from flowdiff.sbi import Posterior, PosteriorEstimator
@@ -48,3 +48,8 @@ def test_a_loaded_posterior_or_a_curved_teacher_is_refused(posterior):
         mean_flow_posterior(curved)
     with pytest.raises(ValueError, match="steps=0 must be an integer >= 1"):
         mean_flow_posterior(posterior, steps=0)
+
+
+def test_a_teacher_velocity_without_a_checkpoint_names_the_key():
+    with pytest.raises(ConfigError, match=r"mean_flow needs .* experiment=mean_flow"):
+        TeacherVelocity(None)
