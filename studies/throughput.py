@@ -52,13 +52,23 @@ class Case:
     batch_size: int = 128
     image_shape: tuple[int, ...] = (3, 32, 32)
     num_images: int = 4096
+    #: ``cond_shape`` of random float conditions written beside the images (``None``: none)
+    cond_shape: tuple[int, ...] | None = None
+    #: keep flowdiff's EMA callback on; the hand loop then updates an EMA of its own
+    ema: bool = False
 
 
-def write_images(path: Path, shape: tuple[int, ...], count: int) -> Path:
-    """Random images ``x`` ``(count, *shape)`` in an ``.npz`` for ``data=arrays``."""
+def write_images(
+    path: Path, shape: tuple[int, ...], count: int, cond_shape: tuple[int, ...] | None = None
+) -> Path:
+    """Random images ``x`` ``(count, *shape)`` (and conditions ``cond`` ``(count,
+    *cond_shape)``) in an ``.npz`` for ``data=arrays``."""
     if not path.is_file():
         generator = torch.Generator().manual_seed(0)
-        np.savez(path, x=torch.rand(count, *shape, generator=generator).numpy())
+        arrays = {"x": torch.rand(count, *shape, generator=generator).numpy()}
+        if cond_shape is not None:
+            arrays["cond"] = torch.randn(count, *cond_shape, generator=generator).numpy()
+        np.savez(path, **arrays)
     return path
 
 
@@ -75,8 +85,11 @@ def case_config(
     """The composed config of ``case`` on ``accelerator`` with ``precision`` and compile."""
     overrides = case.overrides
     if any("{images}" in override for override in overrides):
-        images = write_images(output_dir / "images.npz", case.image_shape, case.num_images)
+        images = write_images(
+            output_dir / "images.npz", case.image_shape, case.num_images, case.cond_shape
+        )
         overrides = [override.format(images=images) for override in overrides]
+    extras = [o for o in NO_EXTRAS if not (case.ema and o == "~callbacks.ema")]
     return compose_config(
         "train",
         [
@@ -85,7 +98,7 @@ def case_config(
             f"trainer.accelerator={accelerator}",
             f"trainer.precision={precision}",
             f"model.compile={str(compile).lower()}",
-            *NO_EXTRAS,
+            *extras,
         ],
         output_dir=output_dir,
     )
@@ -138,6 +151,23 @@ def _batches(loader):
         yield from loader
 
 
+class HandEMA:
+    """The EMA a hand-written loop keeps: one ``lerp_`` per parameter after each step, with
+    flowdiff's warm-up ``min(0.999, (1 + n) / (10 + n))``."""
+
+    def __init__(self, network: torch.nn.Module, decay: float = 0.999):
+        self.live = [p.detach() for p in network.parameters()]
+        self.average = [p.clone() for p in self.live]
+        self.decay, self.n = decay, 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.n += 1
+        weight = 1 - min(self.decay, (1 + self.n) / (10 + self.n))
+        for average, live in zip(self.average, self.live, strict=True):
+            average.lerp_(live, weight)
+
+
 def time_hand_loop(cfg: DictConfig, warmup: int, steps: int) -> Timing:
     """The same network, data, optimizer and precision in a loop written by hand: conditional
     OT flow matching (``x_t = t x_1 + (1 - t) x_0``, target ``x_1 - x_0``), MSE, AdamW (fused
@@ -156,6 +186,7 @@ def time_hand_loop(cfg: DictConfig, warmup: int, steps: int) -> Timing:
     step_fn = torch.compile(network) if cfg.model.compile else network
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.trainer.precision == "16-mixed")
     batches = _batches(datamodule.train_dataloader())
+    ema = HandEMA(network) if cfg.callbacks.get("ema") else None
     for step in range(warmup + steps):
         if step == warmup:
             _sync(device)
@@ -173,6 +204,8 @@ def time_hand_loop(cfg: DictConfig, warmup: int, steps: int) -> Timing:
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if ema is not None:
+            ema.update()
     _sync(device)
     seconds = time.perf_counter() - start
     return Timing(steps * cfg.batch_size / seconds, seconds, steps)

@@ -70,3 +70,19 @@ def lightning_leaf_specs() -> bool:
         return False
     module.LeafSpec = leaf
     return True
+
+
+def averaged_model(callback):
+    """The ``torch.optim.swa_utils.AveragedModel`` that Lightning's ``WeightAveraging``
+    ``callback`` keeps (``None`` before its ``setup``).
+
+    Lightning holds it in the private ``_average_model`` and offers no accessor; flowdiff's EMA
+    reads it once per run to give it a cheaper update (:mod:`flowdiff.training.callbacks.ema`).
+    """
+    if not hasattr(callback, "_average_model"):
+        raise ImportError(
+            "flowdiff.compat reads WeightAveraging._average_model, which lightning "
+            f"{version('lightning')} no longer has; update flowdiff or install the lightning "
+            "release it was tested with."
+        )
+    return callback._average_model

@@ -56,10 +56,12 @@ def test_fewest_within_picks_the_cheapest_close_setting():
 
 def test_overhead_tiny_writes_its_table(tmp_path: Path):
     output = tmp_path / "benchmarks.md"
-    run = _run_module("overhead", "--tiny", "--cases", "toy2d_mlp", "--output", str(output))
+    cases = ["--cases", "toy2d_mlp", "posterior_mlp"]
+    run = _run_module("overhead", "--tiny", *cases, "--output", str(output))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     text = output.read_text()
     assert "<!-- overhead:start -->" in text and "<!-- overhead:end -->" in text
+    assert "| posterior_mlp | 256 | 2 + 5 |" in text  # the posterior network, EMA on both sides
     row = next(line for line in text.splitlines() if line.startswith("| toy2d_mlp |"))
     cells = [cell.strip(" *") for cell in row.strip("|").split("|")]
     flowdiff, hand, median, hand_ms, extra_ms = (

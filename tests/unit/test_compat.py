@@ -66,3 +66,14 @@ def test_lightning_builds_leaf_specs_without_the_deprecated_constructor():
         warnings.simplefilter("error")  # the FutureWarning would raise here
         leaves, spec = lightning_pytree._tree_flatten([object(), {"a": object()}])
     assert len(leaves) == 2 and spec.num_leaves == 2
+
+
+def test_lightning_weight_averaging_keeps_its_averaged_model_where_compat_reads_it():
+    from lightning.pytorch.callbacks import WeightAveraging
+
+    from flowdiff.compat import averaged_model
+
+    callback = WeightAveraging()
+    assert averaged_model(callback) is None  # before setup
+    with pytest.raises(ImportError, match=r"WeightAveraging\._average_model"):
+        averaged_model(object())

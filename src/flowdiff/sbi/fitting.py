@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from lightning.pytorch.callbacks import EarlyStopping
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from flowdiff.errors import DataError, NonFiniteError
 
@@ -30,6 +30,15 @@ def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str
     if not progress:
         overrides += ["callbacks.progress_bar=null"]
     return overrides
+
+
+def drop_resume_checkpoint(cfg: DictConfig) -> None:
+    """No ``last.ckpt`` for a fit in a temporary folder: the folder is removed when ``fit``
+    returns or fails, so the file could never be resumed from, and at 1,000 simulations (epochs
+    of 3 steps) rewriting it after every epoch took a fifth of the fit. The best checkpoint
+    stays: early stopping restores its weights."""
+    with open_dict(cfg):
+        cfg.callbacks.last_checkpoint = None
 
 
 def override_text(key: str, cfg: DictConfig) -> str:

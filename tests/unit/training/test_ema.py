@@ -64,3 +64,62 @@ def test_updates_follow_the_step_and_epoch_options():
 def test_decay_outside_the_unit_interval_is_refused_in_its_own_name():
     with pytest.raises(ValueError, match=r"decay=1.5 must lie in \[0, 1\]"):
         WarmupEMAWeightAveraging(decay=1.5)
+
+
+class _WithBuffer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+        self.register_buffer("shift", torch.zeros(2))
+
+
+def test_the_cached_update_matches_torchs_update_step_for_step():
+    from torch.optim.swa_utils import AveragedModel
+
+    from flowdiff.training.callbacks.ema import CachedUpdate, EMAUpdate
+
+    torch.manual_seed(0)
+    model = _WithBuffer()
+    reference = AveragedModel(model, multi_avg_fn=EMAUpdate(0.99), use_buffers=False)
+    cached = AveragedModel(model, multi_avg_fn=EMAUpdate(0.99), use_buffers=False)
+    update = CachedUpdate(cached)
+    for step in range(5):
+        reference.update_parameters(model)
+        update(model)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter))
+            model.shift.fill_(step)  # buffers are copied, not averaged
+    assert int(cached.n_averaged) == int(reference.n_averaged) == 5
+    for got, want in zip(
+        cached.state_dict().values(), reference.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert float(cached.module.shift[0]) == 3.0  # the buffer as it was at the last update
+
+
+def test_the_callback_updates_through_the_cached_update_in_a_fit(tmp_path):
+    import lightning as L
+
+    from flowdiff.compat import averaged_model
+    from flowdiff.training.callbacks.ema import CachedUpdate
+
+    class Tiny(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch[0]).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2)), 4)
+    callback = WarmupEMAWeightAveraging(decay=0.9, use_buffers=False)
+    trainer = L.Trainer(max_steps=6, callbacks=[callback], logger=False, enable_progress_bar=False,
+                        enable_checkpointing=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(Tiny(), data)
+    averaged = averaged_model(callback)
+    assert isinstance(vars(averaged)["update_parameters"], CachedUpdate)
+    assert int(averaged.n_averaged) == 6

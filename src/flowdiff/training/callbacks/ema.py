@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import WeightAveraging
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
+
+from flowdiff.compat import averaged_model
 
 
 def warmup_decay(decay: float, num_averaged: Tensor) -> Tensor:
@@ -49,6 +53,66 @@ class EMAUpdate:
             weight = 1 - self.decay
         for average, value in zip(averaged, current, strict=True):
             average.lerp_(value, weight)  # average + weight * (value - average)
+
+
+class CachedUpdate:
+    """``AveragedModel.update_parameters`` with the parameter lists built once a fit.
+
+    torch's method walks every submodule of both models twice (parameters, then buffers) and
+    groups every tensor by device and dtype at every step: with the 0.1 M-parameter posterior
+    MLP (92 submodules with the path and sampler) that took 0.4 ms, 5% of a training step on
+    the CPU, against 0.1 ms for the arithmetic. Here the four lists are taken at the first
+    update of a fit (:meth:`reset` at each fit's start) and each step is one ``multi_avg_fn``
+    call and the buffer copies, as torch does them; the average, its ``n_averaged`` count and
+    the checkpoint are torch's. A tensor that the model swaps for another during training (which
+    would also cut it off from the optimizer) is not followed. Averages on another device or
+    dtype than the model (the callback's ``device``), or with ``use_buffers``, take torch's
+    own path.
+
+    Args:
+        averaged: the ``AveragedModel`` (``multi_avg_fn`` set) whose updates this replaces.
+    """
+
+    def __init__(self, averaged: AveragedModel):
+        self.averaged = averaged
+        self.lists: tuple[list[Tensor], ...] | None = None
+        self.model_id: int | None = None
+
+    def reset(self) -> None:
+        """List the tensors again at the next update."""
+        self.model_id = None
+
+    def _lists(self, model: nn.Module) -> tuple[list[Tensor], ...] | None:
+        """(averages, parameters, average buffers, buffers), detached; ``None`` when some
+        pair differs in device or dtype."""
+        if self.model_id != id(model):
+            module = self.averaged.module
+            average = [p.detach() for p in module.parameters()]
+            live = [p.detach() for p in model.parameters()]
+            same = len(average) == len(live) and all(
+                a.device == p.device and a.dtype == p.dtype
+                for a, p in zip(average, live, strict=True)
+            )
+            buffers = [b.detach() for b in module.buffers()], [b.detach() for b in model.buffers()]
+            self.lists = (average, live, *buffers) if same else None
+            self.model_id = id(model)
+        return self.lists
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module) -> None:
+        averaged = self.averaged
+        lists = None if averaged.use_buffers else self._lists(model)
+        if lists is None:
+            return AveragedModel.update_parameters(averaged, model)
+        average, live, average_buffers, buffers = lists
+        if averaged.n_averaged == 0:
+            for value, parameter in zip(average, live, strict=True):
+                value.copy_(parameter)
+        else:
+            averaged.multi_avg_fn(average, live, averaged.n_averaged.to(live[0].device))
+        for average_buffer, buffer in zip(average_buffers, buffers, strict=True):
+            average_buffer.copy_(buffer.to(average_buffer.device))
+        averaged.n_averaged += 1
 
 
 class WarmupEMAWeightAveraging(WeightAveraging):
@@ -102,3 +166,18 @@ class WarmupEMAWeightAveraging(WeightAveraging):
                 return True
         start_epoch = self.update_starting_at_epoch
         return epoch_idx is not None and start_epoch is not None and epoch_idx >= start_epoch
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Lightning's setup (the ``AveragedModel``), then its updates by :class:`CachedUpdate`."""
+        super().setup(trainer, pl_module, stage)
+        averaged = averaged_model(self)
+        if averaged is not None and not isinstance(
+            vars(averaged).get("update_parameters"), CachedUpdate
+        ):
+            # an instance attribute: Lightning's hooks call averaged.update_parameters(pl_module)
+            averaged.update_parameters = CachedUpdate(averaged)
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        update = vars(averaged_model(self) or nn.Module()).get("update_parameters")
+        if isinstance(update, CachedUpdate):
+            update.reset()
