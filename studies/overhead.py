@@ -188,7 +188,8 @@ def section(results: list[dict], args: argparse.Namespace) -> str:
         "",
         *provenance(),
         f"- 32-bit, {torch.get_num_threads()} torch thread(s); runs alternate flowdiff, hand, "
-        "flowdiff, ...; each run times `steps` steps after `warm-up` steps.",
+        "flowdiff, ...; each run times `steps` steps after `warm-up` steps, in the process's "
+        "CPU seconds (`time.process_time`; wall seconds before 2026-12-07).",
         "- flowdiff: `flowdiff.training.build(cfg)` from the composed config: module, datamodule, "
         "Trainer with the LR schedule, TensorBoard logging and the default callbacks (progress "
         "bar, LR monitor, NaN guard, run records, RNG state, exception checkpoint); validation, "

@@ -34,6 +34,7 @@ from studies.common import REPO, arguments, provenance, publish
 
 SECTION = "small_budget"
 SIMULATIONS, OBSERVATIONS, DRAWS = 1000, 10, 10_000
+MARK = "small_budget result: "  # the worker's result line (sbi prints to stdout too)
 
 
 def fit_and_draw(method: str, task_name: str, draws: int, tiny: bool) -> dict:
@@ -91,7 +92,7 @@ def run_worker(method: str, task: str, args, source: Path | None) -> dict:
         run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
         if run.returncode != 0:
             raise RuntimeError(f"{method} on {task} failed:\n{run.stderr[-3000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return json.loads(next(x for x in run.stdout.splitlines() if x.startswith(MARK))[len(MARK) :])
 
 
 def section(rows: dict, args, seconds: float) -> str:
@@ -120,12 +121,14 @@ def main() -> None:
     parser = arguments(__doc__, tiny="2 epochs, 100 draws, one task, one repeat")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "TASK"), help=argparse_hidden())
     parser.add_argument("--tasks", nargs="+", default=["gaussian_linear", "sir"])
-    parser.add_argument("--baseline", help="git revision of flowdiff to time beside this one")
+    parser.add_argument(
+        "--baseline", help="git revision (or folder with src/, configs/) of flowdiff to time too"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--draws", type=int, default=DRAWS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(fit_and_draw(*args.worker, args.draws, args.tiny)))
+        print(MARK + json.dumps(fit_and_draw(*args.worker, args.draws, args.tiny)))
         return
     if args.tiny:
         args.tasks, args.repeats, args.draws = args.tasks[:1], 1, 100
@@ -133,7 +136,9 @@ def main() -> None:
     rows: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         sources = {"flowdiff": None, "NPE": None}
-        if args.baseline:
+        if args.baseline and (Path(args.baseline) / "src").is_dir():  # a folder: src/, configs/
+            sources[f"flowdiff {Path(args.baseline).name}"] = Path(args.baseline) / "src"
+        elif args.baseline:
             sources[f"flowdiff {args.baseline}"] = export_revision(args.baseline, Path(tmp))
         for _ in range(args.repeats):
             for task in args.tasks:

@@ -47,6 +47,10 @@ class Normalizer(nn.Module):
         return self
 
     def normalize(self, x: Tensor) -> Tensor:
+        if x.dim() > len(self.shift.shape) and x.shape[0] > 1 and x.stride(0) == 0:
+            # one row expanded (one observation for many draws): stays one row expanded, so
+            # the network can tell (networks.mlp)
+            return self.normalize(x[:1]).expand_as(x)
         return (x - self.shift.to(x.dtype)) / self.scale.to(x.dtype)
 
     def denormalize(self, x: Tensor) -> Tensor:

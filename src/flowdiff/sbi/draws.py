@@ -74,8 +74,26 @@ def with_steps(sampler, steps: int | None):
 @torch.no_grad()
 def _draw(model, sampler, x_o: Tensor, m: int, generator, batch: int | None) -> Tensor:
     """``(m, B, *theta_shape)``: ``m`` draws for each of ``B`` observations, about ``batch`` rows
-    (see :func:`rows_per_call`) through the network at a time."""
-    per_call = max(1, rows_per_call(batch, x_o.device) // len(x_o))
+    (see :func:`rows_per_call`) through the network at a time.
+
+    When one observation's draws fill at least half a call, each call holds one observation, its
+    ``x`` one row expanded: networks that see that (:class:`~flowdiff.networks.MLP`) embed the
+    condition once per call instead of once per row. Otherwise calls mix observations."""
+    rows = rows_per_call(batch, x_o.device)
+    if 2 * m < rows:
+        return _draw_mixed(model, sampler, x_o, m, generator, max(1, rows // len(x_o)))
+    columns = []
+    for x in x_o:
+        parts = []
+        for start in range(0, m, rows):
+            cond = x.unsqueeze(0).expand(min(rows, m - start), *x.shape)
+            parts.append(model.sample(cond=cond, sampler=sampler, generator=generator))
+        columns.append(torch.cat(parts))
+    return torch.stack(columns, dim=1)
+
+
+def _draw_mixed(model, sampler, x_o: Tensor, m: int, generator, per_call: int) -> Tensor:
+    """``(m, B, *theta_shape)``, ``per_call`` draws of every observation in each call."""
     x_shape = x_o.shape[1:]
     parts = []
     for start in range(0, m, per_call):

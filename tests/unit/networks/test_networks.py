@@ -181,3 +181,30 @@ def test_class_labels_are_checked_for_a_unet_that_embeds_them_itself():
     check_cond(torch.arange(10), unet)
     with pytest.raises(FlowdiffError, match="cond"):
         check_cond(torch.tensor([10]), unet)
+
+
+def test_mlp_embeds_a_shared_time_and_condition_once():
+    """Rows that share ``t`` and ``cond`` (expanded, as posterior draws for one observation):
+    the same output as with the rows written out, with one row through the modulations."""
+    torch.manual_seed(0)
+    net = MLP([3], hidden=16, depth=2, cond_shape=[4]).eval()
+    seen = []
+    net.blocks[0].modulation.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    x = torch.randn(50, 3)
+    t, cond = torch.tensor(0.3).expand(50), torch.randn(1, 4).expand(50, 4)
+    shared = net(x, t, cond)
+    written_out = net(x, t.contiguous(), cond.contiguous())
+    torch.testing.assert_close(shared, written_out)
+    assert seen == [1, 50]
+    net(x, t, cond, drop_cond=torch.zeros(50, dtype=torch.bool))  # guidance: per row
+    assert seen[-1] == 50
+
+
+def test_normalizing_one_expanded_row_keeps_it_one_row():
+    from flowdiff.model.normalizer import Normalizer
+
+    normalizer = Normalizer([4]).fit(torch.randn(100, 4) * 3 + 1, "standard")
+    row = torch.randn(1, 4)
+    out = normalizer.normalize(row.expand(20, 4))
+    assert out.shape == (20, 4) and out.stride(0) == 0
+    torch.testing.assert_close(out, normalizer.normalize(row.expand(20, 4).contiguous()))

@@ -73,3 +73,39 @@ def test_draws_go_through_the_network_in_cache_sized_calls(fitted, simulations, 
     rows.clear()
     posterior.sample_batched((1000,), x=x_o, max_sampling_batch_size=3000)
     assert max(rows) == 3000
+
+
+class _EchoModel:
+    """``sample`` returns each row's condition's first entry: which observation a draw is for."""
+
+    data_shape = (1,)
+
+    def __init__(self):
+        self.shared: list[bool] = []
+
+    def sample(self, cond, sampler=None, generator=None):
+        self.shared.append(cond.stride(0) == 0)
+        return cond[:, :1].clone()
+
+
+@pytest.mark.parametrize(("m", "one_observation_per_call"), [(1000, True), (100, False)])
+def test_each_draw_belongs_to_its_observation_in_either_layout(m, one_observation_per_call):
+    x_o = torch.arange(6.0).reshape(3, 2)
+    model = _EchoModel()
+    drawn = draws._draw(model, None, x_o, m, None, 600)
+    assert drawn.shape == (m, 3, 1)
+    assert torch.equal(drawn[..., 0], x_o[:, 0].expand(m, 3))
+    # many draws: one observation per call, its x one row expanded (the network embeds it once)
+    assert all(model.shared) == one_observation_per_call
+
+
+def test_one_observation_per_call_gives_the_same_posterior(fitted, simulations):
+    _, posterior = fitted
+    x_o = torch.as_tensor(np.asarray(simulations[2][:2]))
+    generator = torch.Generator().manual_seed(0)
+    shared = posterior.sample_batched((4000,), x=x_o, generator=generator,
+                                      max_sampling_batch_size=4000)  # fmt: skip
+    mixed = posterior.sample_batched((4000,), x=x_o, generator=generator,
+                                     max_sampling_batch_size=100_000)  # fmt: skip
+    torch.testing.assert_close(shared.mean(0), mixed.mean(0), atol=0.1, rtol=0)
+    torch.testing.assert_close(shared.std(0), mixed.std(0), atol=0.1, rtol=0)
