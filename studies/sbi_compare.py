@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from flowdiff.config import compose_config
 from flowdiff.metrics.c2st import c2st
 from flowdiff.model.module import GenerativeModule
+from flowdiff.sbi.settings import budget_settings
 from flowdiff.sbi.tasks.linear_gaussian import write_pairs
 from flowdiff.training import train
 from studies.common import REPO, command_line, machine, now, result_file, write_section
@@ -58,19 +59,15 @@ LEAN = [
 ]
 
 
-#: What each budget changes from the ``data=arrays`` defaults (sized for ~10k simulations), fixed
-#: before the runs and the same for every task: at 1k a smaller batch (more steps per epoch) and
-#: a longer patience (the validation loss of 100 pairs is noisy); at 100k a larger batch and net.
-BUDGET_OVERRIDES = {
-    2_000: ["batch_size=64", "callbacks.early_stopping.patience=40"],
-    20_000: [],
-    None: ["batch_size=512", "model.network.hidden=256", "model.network.depth=4"],
-}
-
-
 def budget_overrides(budget: int) -> list[str]:
-    """The overrides for ``budget`` simulations (see :data:`BUDGET_OVERRIDES`)."""
-    return next(v for limit, v in BUDGET_OVERRIDES.items() if limit is None or budget <= limit)
+    """What ``budget`` simulations change from the ``data=arrays`` defaults: the batch size and
+    patience of :func:`flowdiff.sbi.settings.budget_settings`, as ``PosteriorEstimator`` sets
+    them (the same for every task)."""
+    scaled = budget_settings(budget)
+    return [
+        f"batch_size={scaled['batch_size']}",
+        f"callbacks.early_stopping.patience={scaled['patience']}",
+    ]
 
 
 def flowdiff_settings(budget: int) -> dict:
@@ -322,11 +319,11 @@ def report(args, rows) -> str:
             f"training loop (early stopping, 20 epochs' patience), `training_batch_size="
             f"{SBI_BATCH}`.",
             "- flowdiff: `flowdiff-train " + " ".join(example) + "` (run in-process with "
-            "`compose_config` + `flowdiff.training.train`): at 10k the `data=arrays` defaults "
-            "as they are (`mlp_small` network, early stopping on val/loss with the best weights "
-            "restored, learning rate halved after 10 validations without improvement; EMA "
-            "weights), at the other budgets with `BUDGET_OVERRIDES`. Settings per budget, fixed "
-            "before the runs and the same for every task:",
+            "`compose_config` + `flowdiff.training.train`): the `data=arrays` defaults (early "
+            "stopping on val/loss with the best weights restored, learning rate halved after 10 "
+            "validations without improvement; EMA weights) with the batch size and patience "
+            "`PosteriorEstimator` picks for the budget (`flowdiff.sbi.settings.budget_settings`), "
+            "the same for every task:",
             "",
             "| budget | batch_size | hidden | depth | base_lr | patience | sampler |",
             "|---|---:|---:|---:|---:|---:|---|",

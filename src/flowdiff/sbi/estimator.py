@@ -45,6 +45,7 @@ from flowdiff.sbi.settings import (
     check_part,
     check_setting,
     renamed_settings,
+    unset_budget_settings,
     wall_time,
 )
 from flowdiff.training import fit as fit_config
@@ -73,7 +74,10 @@ class PosteriorEstimator:
             ``configs/model/network/embedding/``: ``"mlp"``, ``"cnn1d"`` (time series),
             ``"cnn"`` (images), ``"set"`` (sets of i.i.d. trials ``[n_trials, D]``).
         batch_size, max_epochs, base_lr, seed, patience, val_fraction: training (``patience``:
-            validations without improvement before early stopping).
+            validations without improvement before early stopping). ``batch_size`` and
+            ``patience`` left out scale with the number of simulations
+            (:func:`~flowdiff.sbi.settings.budget_settings`: 32 and 47 at 1,000, 256 and 15 at
+            10,000).
         hidden, depth, dropout: the network's size.
         steps: solver steps of the trained sampler (``sampling_steps`` on the command line).
         accelerator, devices, precision: the Lightning trainer's.
@@ -140,6 +144,15 @@ class PosteriorEstimator:
             chosen.append(f"model/network={self.network}")
         return chosen + self.lean
 
+    def budget_settings(self, simulations: int, settings: dict[str, Any]) -> dict[str, int]:
+        """Batch size and patience for ``simulations`` pairs
+        (:func:`~flowdiff.sbi.settings.budget_settings`) where neither the constructor, ``fit``
+        nor ``overrides`` set them; none when the run has no early stopping."""
+        given = {**self.settings, **settings}
+        if any(o.lstrip("~").startswith("callbacks.early_stopping") for o in self.extra):
+            given = {**given, "patience": None}  # stopping changed by hand: leave it alone
+        return unset_budget_settings(simulations, given, self.extra)
+
     def config(
         self, theta_shape, x_shape, output_dir: str | Path | None = None, settings=None
     ) -> DictConfig:
@@ -193,6 +206,7 @@ class PosteriorEstimator:
         folder = Path(self.output_dir or tempfile.mkdtemp(prefix="flowdiff-posterior-"))
         start = time.perf_counter()
         try:
+            settings = {**self.budget_settings(len(theta), settings), **settings}
             cfg = self.config(theta.shape[1:], x.shape[1:], folder, settings)
             check_split(len(theta), cfg.data.val_fraction)
             if self.output_dir is None:

@@ -41,6 +41,31 @@ _POSITIVE_INT = ("batch_size", "max_epochs", "steps", "hidden", "patience")
 _DD_HH_MM_SS = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
 
 
+def budget_settings(simulations: int) -> dict[str, int]:
+    """Batch size and patience scaled with the number of simulations: ``batch_size`` the power
+    of two nearest ``simulations / 40`` within [32, 512] (about 36 steps an epoch on the 90%
+    training split), ``patience`` ``1500 / sqrt(simulations)`` validations within [10, 50]
+    (short epochs' validation losses are noisy). 1,000 -> batch 32, patience 47; 10,000 ->
+    256, 15; 100,000 -> 512, 10 (``simulations`` >= 1, as ``fitting.check_split`` ensures).
+    """
+    batch = 2 ** round(math.log2(max(simulations / 40, 1)))
+    patience = round(1500 / math.sqrt(simulations))
+    return {"batch_size": min(max(batch, 32), 512), "patience": min(max(patience, 10), 50)}
+
+
+def unset_budget_settings(
+    simulations: int, given: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()
+) -> dict[str, int]:
+    """:func:`budget_settings` for the names neither ``given`` (named settings) nor
+    ``overrides`` (``key=value`` strings) set: what the user chose always wins."""
+    overridden = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    return {
+        name: value
+        for name, value in budget_settings(simulations).items()
+        if name not in given and SETTINGS[name] not in overridden
+    }
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

@@ -46,6 +46,8 @@ CHANGED_DEFAULTS = [
     ".model.path.prediction_type: 'epsilon' -> 'v_prediction'",
     ".model.path.rescale_betas_zero_snr: '<absent>' -> False",  # issue 24: a new option, off
     ".model.path.clip_sample: True -> False",  # issue 24: clipping made DDIM worse on the digits
+    # issue 26: data=arrays' patience follows the simulations; 15 is its value at 10,000
+    ".callbacks.early_stopping.patience: 10 -> 15",
 ]
 
 
