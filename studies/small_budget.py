@@ -34,7 +34,7 @@ from studies.common import REPO, arguments, provenance, publish
 
 SECTION = "small_budget"
 SIMULATIONS, OBSERVATIONS, DRAWS = 1000, 10, 10_000
-MARK = "small_budget result: "  # the worker's result line (sbi prints to stdout too)
+MARK = "small_budget result: "  # the worker's result (sbi prints to stdout, without newlines)
 
 
 def fit_and_draw(method: str, task_name: str, draws: int, tiny: bool) -> dict:
@@ -92,7 +92,7 @@ def run_worker(method: str, task: str, args, source: Path | None) -> dict:
         run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
         if run.returncode != 0:
             raise RuntimeError(f"{method} on {task} failed:\n{run.stderr[-3000:]}")
-    return json.loads(next(x for x in run.stdout.splitlines() if x.startswith(MARK))[len(MARK) :])
+    return json.loads(run.stdout.rsplit(MARK, 1)[1].splitlines()[0])
 
 
 def section(rows: dict, args, seconds: float) -> str:
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=DRAWS)
     args = parser.parse_args()
     if args.worker:
-        print(MARK + json.dumps(fit_and_draw(*args.worker, args.draws, args.tiny)))
+        print("\n" + MARK + json.dumps(fit_and_draw(*args.worker, args.draws, args.tiny)))
         return
     if args.tiny:
         args.tasks, args.repeats, args.draws = args.tasks[:1], 1, 100
