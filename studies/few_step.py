@@ -17,6 +17,10 @@ sampler, the student at 1 and 2 Euler steps, one-step distilled students (traine
 ``t ~ U[0, 0.001]`` only) and ``--mean-flow`` students (``experiment=mean_flow``) at 1 and 2
 jumps of their own sampler.
 
+Diffusion (``diffusion CKPT``): a trained diffusion model sampled in few steps by diffusers'
+schedulers (``--samplers``, ``--steps``), scored as the digits above: what exists without
+distillation.
+
     taskset -c 0 python -m studies.few_step posteriors --tasks linear_gaussian ring
     taskset -c 0 python -m studies.few_step digits outputs/teacher/checkpoints/last.ckpt \\
         outputs/student/checkpoints/last.ckpt
@@ -151,6 +155,21 @@ def digits(args) -> None:
         print(row, flush=True)
 
 
+def diffusion(args) -> None:
+    """A diffusion checkpoint's few-step samplers through diffusers' schedulers (no training)."""
+    from flowdiff import evaluate
+    from flowdiff.samplers import DiffusersSampler
+
+    for sampler_type in args.samplers:
+        for steps in args.steps:
+            sampler = DiffusersSampler(sampler_type=sampler_type, steps=steps)
+            result = evaluate(
+                args.ckpt, sampler=sampler, num_samples=args.num_samples, nll_samples=0
+            )
+            row = {"setting": f"{sampler_type} x {steps}", "c2st": result.metrics["c2st"]}
+            print({**row, "accuracy": result.metrics["cond_accuracy"]}, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
@@ -168,10 +187,15 @@ def main() -> None:
     dig.add_argument("--distilled", nargs="*", default=[], help="one-step distilled students")
     dig.add_argument("--mean-flow", nargs="*", default=[], help="mean-flow students")
     dig.add_argument("--num-samples", type=int, default=2000)
+    dif = sub.add_parser("diffusion")
+    dif.add_argument("ckpt")
+    dif.add_argument("--samplers", nargs="+", default=["dpmsolver++", "UniPCMultistepScheduler"])
+    dif.add_argument("--steps", nargs="+", type=int, default=[4, 8])
+    dif.add_argument("--num-samples", type=int, default=2000)
     args = parser.parse_args()
     torch.set_num_threads(1)
     threadpool_limits(1)
-    posteriors(args) if args.part == "posteriors" else digits(args)
+    {"posteriors": posteriors, "digits": digits, "diffusion": diffusion}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -87,12 +87,15 @@ class MeanFlowPath(Component):
         self._network = network
 
     def times(self, batch: int, like: Tensor) -> tuple[Tensor, Tensor]:
-        """Start and end times ``(B,)`` each, ``0 <= t <= s <= 1``; ``s = t`` for a share
-        ``1 - interval_ratio`` of the batch."""
-        drawn = torch.rand(2, batch, device=like.device, dtype=like.dtype).sort(dim=0).values
-        t, s = drawn[0], drawn[1]
+        """Start and end times ``(B,)`` each, ``0 <= t <= s <= 1``: the interval's length
+        uniform on [0, 1] and its start uniform where it fits, so every length (the whole
+        [0, 1] of one-step sampling included) is trained alike, where two sorted uniform times
+        would make lengths near 1 rare; ``s = t`` for a share ``1 - interval_ratio``."""
+        length, place = torch.rand(2, batch, device=like.device, dtype=like.dtype)
         flat = torch.rand(batch, device=like.device) >= self.hparams.interval_ratio
-        return t, torch.where(flat, t, s)
+        length = torch.where(flat, torch.zeros_like(length), length)
+        t = place * (1 - length)
+        return t, t + length
 
     def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
         """Draw ``(t, s)``, noise paired by the coupling, ``x_t`` on the straight path and the

@@ -111,3 +111,12 @@ def test_bad_options_are_refused():
         check_compatible(MeanFlowSampler(), FlowMatchingPath())
     with pytest.raises(ValueError, match="ODESampler samples flow_matching paths"):
         check_compatible(ODESampler(), MeanFlowPath())
+
+
+def test_interval_lengths_are_uniform_so_the_whole_interval_is_trained():
+    torch.manual_seed(0)
+    t, s = MeanFlowPath(interval_ratio=1.0).times(20_000, torch.zeros(1))
+    assert (t >= 0).all() and (s <= 1 + 1e-6).all() and (s >= t).all()
+    assert 0.08 < ((s - t) > 0.9).float().mean() < 0.12  # sorted pairs would give 0.01
+    t, s = MeanFlowPath(interval_ratio=0.25).times(20_000, torch.zeros(1))
+    assert 0.72 < (s == t).float().mean() < 0.78
