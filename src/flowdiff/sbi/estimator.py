@@ -23,13 +23,8 @@ from torch import Tensor, nn
 from flowdiff.config import compose_config
 from flowdiff.errors import ConfigError, DataError, warn_renamed
 from flowdiff.paths.base import ProbabilityPath
-from flowdiff.sbi.fitting import (
-    check_split,
-    check_trained,
-    drop_resume_checkpoint,
-    lean_overrides,
-    override_text,
-)
+from flowdiff.sbi import fitting
+from flowdiff.sbi.fitting import check_split, check_trained, lean_overrides, override_text
 from flowdiff.sbi.inputs import (
     as_float_tensor,
     check_prior,
@@ -210,7 +205,7 @@ class PosteriorEstimator:
             cfg = self.config(theta.shape[1:], x.shape[1:], folder, settings)
             check_split(len(theta), cfg.data.val_fraction)
             if self.output_dir is None:
-                drop_resume_checkpoint(cfg)
+                fitting.drop_resume_checkpoint(cfg)
             if limit is not None:
                 cfg.max_time = limit
                 self.overrides.append(f"max_time={limit}")
