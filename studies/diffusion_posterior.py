@@ -5,9 +5,11 @@ families train on it with the ``data=arrays`` defaults (early stopping, best wei
 :class:`flowdiff.sbi.PosteriorEstimator` with ``path="flow_matching"`` and ``path="diffusion"``.
 Each posterior then draws ``--samples`` samples for ``--observations`` fixed observations, scored
 by C2ST against as many exact posterior samples (0.5: indistinguishable). The diffusion posterior
-is scored at its preset's step count and at ``--many-steps`` (more steps may not be worse).
+is scored at its preset's step count and at each of ``--steps`` (more steps may not be worse;
+issue 24 chose from them whether ``path="diffusion"`` needs its own step count).
 
     taskset -c 1 python -m studies.diffusion_posterior --tasks linear_gaussian ring
+    taskset -c 1 python -m studies.diffusion_posterior --tasks squares growth --steps 16 32 100
     python -m studies.diffusion_posterior --tiny --output /tmp/post.md
 """
 
@@ -53,17 +55,18 @@ def run_task(name: str, args) -> list[str]:
     observations = task.simulator.simulate(args.observations, np.random.default_rng(1))[1]
     references = [task.exact(x_o, args.samples, np.random.default_rng(2)) for x_o in observations]
     rows = []
-    for path in ("flow_matching", "diffusion"):
+    for path in args.paths:
         posterior, seconds = fit(task, path, theta, x, args)
         sampler = posterior.model.sampler
         kind = getattr(sampler, "sampler_type", None) or sampler.hparams.get("method")
         label = f"{type(sampler).__name__}({kind}, {sampler.steps})"
         score = scores(posterior, observations, references)
         rows.append(f"| {name} | {path} | {label} | {score:.3f} | {seconds:.0f} |")
-        if path == "diffusion":
-            many = scores(posterior, observations, references, steps=args.many_steps)
-            rows.append(f"| {name} | {path} | same, {args.many_steps} steps | {many:.3f} | |")
         print(rows[-1], flush=True)
+        for steps in args.steps if path == "diffusion" else ():
+            many = scores(posterior, observations, references, steps=steps)
+            rows.append(f"| {name} | {path} | same, {steps} steps | {many:.3f} | |")
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -73,7 +76,9 @@ def main(argv=None) -> None:
     parser.add_argument("--simulations", type=int, default=10_000)
     parser.add_argument("--observations", type=int, default=3)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument("--many-steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, nargs="*", default=[100], help="diffusion")
+    parser.add_argument("--paths", nargs="+", default=["flow_matching", "diffusion"])
+    parser.add_argument("--label", default="", help="a section of its own")
     parser.add_argument("--max-time", type=float, default=600.0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -95,7 +100,8 @@ def main(argv=None) -> None:
         "|---|---|---|---:|---:|",
         *rows,
     ]
-    common.publish(args.output, "diffusion_posterior", "\n".join(lines))
+    section = "_".join(["diffusion_posterior", *([args.label] if args.label else [])])
+    common.publish(args.output, section, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -144,12 +144,14 @@ def toy2d_task(args):
     reference = sample_toy2d("moons", n, seed=10_001).double().numpy()
     floor = [
         wasserstein2(sample_toy2d("moons", n, seed=s).double().numpy(), reference)
-        for s in range(10_002, 10_012)
+        for s in range(10_002, 10_002 + args.floor_pairs)
     ]
 
     def draw(model, sampler):
-        out = model.generate(n, sampler=sampler, generator=torch.Generator().manual_seed(0))
-        return [_w2(out.x, reference)]
+        return [
+            _w2(model.generate(n, sampler=sampler, generator=_seeded(seed)).x, reference)
+            for seed in range(args.seeds)
+        ]
 
     return datamodule, [2], None, draw, floor
 
@@ -171,8 +173,9 @@ def vectors_task(args):
     observations = task.simulate(args.observations, np.random.default_rng(1))[1]
     references = [task.posterior_samples(x_o, n, np.random.default_rng(2)) for x_o in observations]
     floor = [
-        wasserstein2(task.posterior_samples(x_o, n, np.random.default_rng(3)), ref)
+        wasserstein2(task.posterior_samples(x_o, n, np.random.default_rng(seed)), ref)
         for x_o, ref in zip(observations, references, strict=True)
+        for seed in range(3, 3 + args.floor_pairs)
     ]
 
     def draw(model, sampler):
@@ -180,16 +183,18 @@ def vectors_task(args):
         for scale in (1.0, 2.0):
             for x_o, ref in zip(observations, references, strict=True):
                 cond = torch.as_tensor(x_o, dtype=torch.float32).expand(n, 2)
-                out = model.generate(
-                    cond=cond,
-                    sampler=sampler,
-                    guidance_scale=scale,
-                    generator=torch.Generator().manual_seed(0),
-                )
-                w2.append(_w2(out.x, ref))
+                for seed in range(args.seeds):
+                    out = model.generate(
+                        cond=cond, sampler=sampler, guidance_scale=scale, generator=_seeded(seed)
+                    )
+                    w2.append(_w2(out.x, ref))
         return w2
 
     return datamodule, [2], [2], draw, floor
+
+
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
 
 
 def _w2(x: torch.Tensor, reference: np.ndarray) -> float:
@@ -210,10 +215,19 @@ def verdict(row: dict, floor: list[float]) -> tuple[float, float, bool]:
     return best, last, last <= max(best + TOLERANCE * float(np.mean(floor)), max(floor))
 
 
+def z_score(draws: list[float], floor: list[float]) -> float:
+    """How many standard errors the draws' mean W2 sits above the floor's mean (Welch): about
+    2 or more is a real excess over fresh data at this sample size, not noise."""
+    a, b = np.asarray(draws, float), np.asarray(floor, float)
+    spread = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)) if len(a) > 1 else 0.0
+    return float((a.mean() - b.mean()) / spread) if spread > 0 else math.nan
+
+
 def report(record: dict, args) -> str:
     floor, steps = record["floor"], record["steps"]
+    title = ", ".join(filter(None, [args.task, args.label]))
     lines = [
-        f"## Diffusion quality against step count ({args.task})",
+        f"## Diffusion quality against step count ({title})",
         "",
         *common.provenance(),
         "",
@@ -221,8 +235,12 @@ def report(record: dict, args) -> str:
         "(batch 256, lr 1e-3, cosine), 1000 training timesteps; W2 (mean over draws) at each "
         "step count, same noise. "
         f"Noise floor (W2 between exact samples): {np.mean(floor):.3f} "
-        f"({min(floor):.3f}-{max(floor):.3f}). 'holds': W2 at {steps[-1]} steps within "
-        f"{TOLERANCE} x the floor's mean of the sampler's best, or inside the floor's range.",
+        f"({min(floor):.3f}-{max(floor):.3f}, {len(floor)} pairs), {args.seeds} draw(s) per "
+        "setting (mean +- sd). 'holds': W2 at "
+        f"{steps[-1]} steps within {TOLERANCE} x the floor's mean of the sampler's best, or "
+        "inside the floor's range; z: standard errors (Welch) by which the most steps' mean W2 "
+        "exceeds the floor's mean / the sampler's best step count's mean (>= 2: a real excess, "
+        "not noise).",
         "",
     ]
     for name, rows in record["results"].items():
@@ -230,20 +248,26 @@ def report(record: dict, args) -> str:
         held = sum(verdict(row, floor)[2] for row in rows.values())
         lines += [f"**{name}** ({spec}): {held} of {len(rows)} samplers hold", ""]
         lines += [
-            "| sampler | " + " | ".join(f"x{s}" for s in steps) + " | holds |",
-            "|---|" + "---:|" * len(steps) + "---|",
+            "| sampler | " + " | ".join(f"x{s}" for s in steps) + " | holds | z: floor / best |",
+            "|---|" + "---:|" * len(steps) + "---|---:|",
         ]
         for sampler, row in rows.items():
-            cells = " | ".join(_cell(np.mean(v)) for v in row.values())
-            lines.append(f"| {sampler} | {cells} | {'yes' if verdict(row, floor)[2] else 'NO'} |")
+            cells = " | ".join(_cell(np.mean(v), np.std(v, ddof=1) if len(v) > 1 else None)
+                               for v in row.values())  # fmt: skip
+            held = "yes" if verdict(row, floor)[2] else "NO"
+            draws = list(row.values())
+            best = min(draws, key=np.mean)
+            z = f"{z_score(draws[-1], floor):.1f} / {z_score(draws[-1], best):.1f}"
+            lines.append(f"| {sampler} | {cells} | {held} | {z} |")
         lines.append("")
     return "\n".join(lines)
 
 
-def _cell(value: float) -> str:
-    return (
-        "inf" if not math.isfinite(value) else (f"{value:.3f}" if value < 100 else f"{value:.0f}")
-    )
+def _cell(value: float, spread: float | None = None) -> str:
+    if not math.isfinite(value):
+        return "inf"
+    text = f"{value:.3f}" if value < 100 else f"{value:.0f}"
+    return text if spread is None or not math.isfinite(spread) else f"{text} +- {spread:.3f}"
 
 
 TASKS = {"toy2d": toy2d_task, "vectors": vectors_task}
@@ -292,10 +316,14 @@ def main(argv=None) -> None:
     parser.add_argument("--depth", type=int, default=2, help="MLP residual blocks")
     parser.add_argument("--samples", type=int, default=1000, help="per draw and reference")
     parser.add_argument("--observations", type=int, default=2, help="vectors: how many x_o")
+    parser.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
+    parser.add_argument("--seeds", type=int, default=1, help="draws (noise seeds) per setting")
+    parser.add_argument("--floor-pairs", type=int, default=10, help="fresh-vs-reference W2s")
+    parser.add_argument("--label", default="", help="a section of its own: <task>_<label>")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     common.quiet()
-    args.steps = (10, 250) if args.tiny else STEPS
+    args.steps = (10, 250) if args.tiny else tuple(args.steps)
     args.samplers = args.samplers or (["ddim", "dpmsolver++"] if args.tiny else sampler_types())
     if args.tiny:
         args.train_steps = 300
@@ -307,9 +335,10 @@ def main(argv=None) -> None:
         "train_steps": args.train_steps,
         "results": results,
     }
-    out = args.output.with_suffix(f".{args.task}.json")  # beside the dated result file
+    name = "_".join([args.task, *([args.label] if args.label else [])])
+    out = args.output.with_suffix(f".{name}.json")  # beside the dated result file
     out.write_text(json.dumps(record, indent=1))
-    common.publish(args.output, f"diffusion_steps_{args.task}", report(record, args))
+    common.publish(args.output, f"diffusion_steps_{name}", report(record, args))
 
 
 if __name__ == "__main__":

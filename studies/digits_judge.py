@@ -11,6 +11,11 @@ digits that ``flowdiff-eval``'s classifier (trained on the real training split) 
 their class, as its ``cond_accuracy``.
 
     python -m studies.digits_judge outputs/<run>/checkpoints/last.ckpt --label "default job"
+
+``--samplers dpmsolver++:20 ddim:50 ...`` judges each checkpoint with each diffusers sampler
+(``sampler_type:steps``; the checkpoint's own sampler when absent), all against one floor, the
+way issue 24 chose the diffusion preset's default sampler (docs/benchmarks.md#diffusion-preset);
+``--section`` names the result file's section, so two processes (one per core) can share a file.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from flowdiff.data import DigitsDataModule
 from flowdiff.evaluation.reference import Reference
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.model.module import GenerativeModule
+from flowdiff.samplers import DiffusersSampler
 from studies.common import Stopwatch, arguments, provenance, publish
 
 SECTION = "digits_judge"
@@ -38,23 +44,28 @@ def all_digits() -> Reference:
     return Reference(*units(datamodule.train_set), *units(datamodule.val_set))
 
 
-def judge(ckpt, seed: int = 0) -> dict:
-    """Full-sample C2ST, its floor and class accuracy of the checkpoint's digits."""
+def parse_sampler(spec: str | None) -> DiffusersSampler | None:
+    """``"ddim:50"`` -> a :class:`DiffusersSampler` (``None``: the checkpoint's own sampler)."""
+    if spec is None:
+        return None
+    sampler_type, steps = spec.rsplit(":", 1)
+    return DiffusersSampler(sampler_type=sampler_type, steps=int(steps))
+
+
+def judge(ckpt, suite: MetricSuite, sampler: str | None = None, seed: int = 0) -> dict:
+    """Full-sample C2ST and class accuracy of the checkpoint's digits drawn with ``sampler``."""
     model = GenerativeModule.load_from_checkpoint(ckpt, map_location="cpu")
-    reference = all_digits()
-    suite = MetricSuite(reference, MetricOptions(full_c2st=True, seed=seed))
+    reference = suite.reference
     labels = torch.cat([reference.train_cond, reference.val_cond])
+    generator = torch.Generator().manual_seed(seed)
     with Stopwatch() as sampling:
-        x = model.generate(cond=labels, generator=torch.Generator().manual_seed(seed)).x
-    accuracy = suite.features.accuracy(x, labels)  # flowdiff-eval's cond_accuracy judge
-    real_accuracy = suite.features.accuracy(reference.val_x, reference.val_cond)
+        out = model.generate(cond=labels, sampler=parse_sampler(sampler), generator=generator)
+    accuracy = suite.features.accuracy(out.x, labels)  # flowdiff-eval's cond_accuracy judge
     with Stopwatch() as scoring:
-        full = suite.full_c2st(x)
-    floor = suite.full_c2st_floor()
+        full = suite.full_c2st(out.x)
     return dict(
-        count=len(x), c2st_full=full, floor=floor, sampling_s=sampling.seconds,
+        count=len(out.x), c2st_full=full, nfe=out.nfe, sampling_s=sampling.seconds,
         scoring_s=scoring.seconds, accuracy=accuracy,
-        real_accuracy=real_accuracy,
     )  # fmt: skip
 
 
@@ -63,19 +74,29 @@ def main() -> None:
     parser.add_argument("ckpts", nargs="+")
     parser.add_argument("--label", nargs="*", default=[], help="a name per checkpoint")
     parser.add_argument("--note", default="", help="how the checkpoints were trained")
+    parser.add_argument("--samplers", nargs="*", default=[None], help="sampler_type:steps")
+    parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
+    parser.add_argument("--section", default=SECTION, help="section of the result file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
     with Stopwatch() as watch:
+        suite = MetricSuite(all_digits(), MetricOptions(full_c2st=True, seed=0))
+        ref = suite.reference
+        real_accuracy = suite.features.accuracy(ref.val_x, ref.val_cond)
+        floor = float("nan") if args.no_floor else suite.full_c2st_floor()
+        print(f"floor {floor:.3f}, real accuracy {real_accuracy:.3f}", flush=True)
         for i, ckpt in enumerate(args.ckpts):
-            got = judge(ckpt)
-            print(ckpt, got, flush=True)
             name = args.label[i] if i < len(args.label) else str(ckpt)
-            rows.append(
-                f"| {name} | {got['count']:,} | {got['c2st_full']:.3f} | {got['floor']:.3f} | "
-                f"{got['accuracy']:.3f} ({got['real_accuracy']:.3f} real) | "
-                f"{got['sampling_s']:.1f} |"
-            )
+            for sampler in args.samplers:
+                got = judge(ckpt, suite, sampler)
+                print(ckpt, sampler, got, flush=True)
+                rows.append(
+                    f"| {name} | {sampler or 'its own'} | {got['nfe']} | {got['count']:,} | "
+                    f"{got['c2st_full']:.3f} | {floor:.3f} | "
+                    f"{got['accuracy']:.3f} ({real_accuracy:.3f} real) | "
+                    f"{got['sampling_s']:.1f} |"
+                )
     body = [
         "## Digits judged by sbibm's C2ST on all samples",
         "",
@@ -87,11 +108,12 @@ def main() -> None:
         "the real digits. Class accuracy: `flowdiff-eval`'s `cond_accuracy` classifier (real: "
         "its accuracy on the held-out split).",
         "",
-        "| checkpoint | digits | C2ST full | real-vs-real floor | class accuracy | sampling s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| checkpoint | sampler:steps | NFE | digits | C2ST full | real-vs-real floor | "
+        "class accuracy | sampling s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
         *rows,
     ]
-    publish(args.output, SECTION, "\n".join(body))
+    publish(args.output, args.section, "\n".join(body))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ CHANGED_DEFAULTS = [
     ".model.path.clip_sample: True -> False",  # issue 24: clipping made DDIM worse on the digits
     # issue 26: data=arrays' patience follows the simulations; 15 is its value at 10,000
     ".callbacks.early_stopping.patience: 10 -> 15",
+    ".model.clip_samples: False -> True",  # issue 24: the scenes clamp their samples instead
 ]
 
 
