@@ -20,6 +20,8 @@ way issue 24 chose the diffusion preset's default sampler (docs/benchmarks.md#di
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from flowdiff.data import DigitsDataModule
@@ -44,22 +46,25 @@ def all_digits() -> Reference:
     return Reference(*units(datamodule.train_set), *units(datamodule.val_set))
 
 
-def parse_sampler(spec: str | None) -> DiffusersSampler | None:
-    """``"ddim:50"`` -> a :class:`DiffusersSampler` (``None``: the checkpoint's own sampler)."""
+def parse_sampler(spec: str | None, options: dict | None = None) -> DiffusersSampler | None:
+    """``"ddim:50"`` -> a :class:`DiffusersSampler` with ``options`` as its
+    ``scheduler_options`` (``None``: the checkpoint's own sampler)."""
     if spec is None:
         return None
     sampler_type, steps = spec.rsplit(":", 1)
-    return DiffusersSampler(sampler_type=sampler_type, steps=int(steps))
+    return DiffusersSampler(sampler_type=sampler_type, steps=int(steps), scheduler_options=options)
 
 
-def judge(ckpt, suite: MetricSuite, sampler: str | None = None, seed: int = 0) -> dict:
+def judge(ckpt, suite: MetricSuite, sampler=None, options=None, seed: int = 0) -> dict:
     """Full-sample C2ST and class accuracy of the checkpoint's digits drawn with ``sampler``."""
     model = GenerativeModule.load_from_checkpoint(ckpt, map_location="cpu")
     reference = suite.reference
     labels = torch.cat([reference.train_cond, reference.val_cond])
     generator = torch.Generator().manual_seed(seed)
     with Stopwatch() as sampling:
-        out = model.generate(cond=labels, sampler=parse_sampler(sampler), generator=generator)
+        out = model.generate(
+            cond=labels, sampler=parse_sampler(sampler, options), generator=generator
+        )
     accuracy = suite.features.accuracy(out.x, labels)  # flowdiff-eval's cond_accuracy judge
     with Stopwatch() as scoring:
         full = suite.full_c2st(out.x)
@@ -77,6 +82,13 @@ def main() -> None:
     parser.add_argument("--samplers", nargs="*", default=[None], help="sampler_type:steps")
     parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     parser.add_argument("--section", default=SECTION, help="section of the result file")
+    parser.add_argument(
+        "--scheduler-options",
+        type=json.loads,
+        default=None,
+        help="JSON, e.g. '{\"clip_sample\": false}' (checkpoints trained before issue 24 "
+        "store clip_sample=true; today's default is false)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
@@ -89,7 +101,7 @@ def main() -> None:
         for i, ckpt in enumerate(args.ckpts):
             name = args.label[i] if i < len(args.label) else str(ckpt)
             for sampler in args.samplers:
-                got = judge(ckpt, suite, sampler)
+                got = judge(ckpt, suite, sampler, args.scheduler_options)
                 print(ckpt, sampler, got, flush=True)
                 rows.append(
                     f"| {name} | {sampler or 'its own'} | {got['nfe']} | {got['count']:,} | "
@@ -102,6 +114,11 @@ def main() -> None:
         "",
         *provenance(watch.seconds),
         *([f"- {args.note}"] if args.note else []),
+        *(
+            [f"- Scheduler options: `{json.dumps(args.scheduler_options)}`"]
+            if args.scheduler_options
+            else []
+        ),
         "- `c2st_full` (`metrics.full_c2st=true` in `flowdiff-eval`): one generated digit per "
         "real digit (training + held-out, same labels), pixels rounded to the 17 grey levels, "
         "sbibm's C2ST (640 x 640 MLP, no early stopping, 5-fold); floor: two random halves of "
