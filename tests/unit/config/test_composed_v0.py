@@ -49,10 +49,6 @@ CHANGED_DEFAULTS = [
     # issue 26: data=arrays' patience follows the simulations; 15 is its value at 10,000
     ".callbacks.early_stopping.patience: 10 -> 15",
     ".model.clip_samples: False -> True",  # issue 24: the scenes clamp their samples instead
-    # issue 24: the scenes sample as train_hf_diffusion does (DDIM x 50 was far worse on the digits)
-    ".model.sampler.sampler_type: 'ddim' -> 'dpmsolver++'",
-    ".model.sampler.steps: 50 -> 20",
-    ".sampling_steps: 50 -> 20",
 ]
 
 
