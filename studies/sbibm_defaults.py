@@ -9,7 +9,7 @@ NPE and FMPE with their defaults) trains on it in this process; each draws ``--s
 first ``--observations`` observations, scored with sbibm's C2ST (:func:`c2st_sbibm`) against as
 many reference draws. Rows go to a JSONL file as each cell finishes (runs add up); ``--step
 report`` writes the table: C2ST per cell, rank per task x budget, mean rank and worst C2ST per
-candidate.
+candidate. About 290 lines, over the house's ~250: one study, its runs and its report.
 
     taskset -c 0 python -m studies.sbibm_defaults --budgets 1000 10000
     python -m studies.sbibm_defaults --step report
@@ -18,6 +18,7 @@ candidate.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ CANDIDATES = {
     "previous": lambda n: dict(
         hidden=512, depth=4, batch_size=128, base_lr=2e-3, patience=20, steps=20
     ),
+    "default": budget_settings,  # the rule chosen (small_scaled at 1k, wide_scaled at 10k)
     "small_scaled": lambda n: {**budget_settings(n), "hidden": 128, "depth": 3},
     "wide_scaled": lambda n: {**budget_settings(n), "hidden": 256, "depth": 4},
 }
@@ -127,40 +129,63 @@ def _mean(rows: dict, cell) -> float:
 
 
 def gaps(rows: dict, cell, methods) -> float:
-    """How far ``cell``'s mean C2ST is above the best of ``methods`` on its task x budget."""
+    """How far ``cell``'s mean C2ST is above the best of ``methods`` that ran on its task x
+    budget."""
     task, budget, _ = cell
-    return _mean(rows, cell) - min(_mean(rows, (task, budget, m)) for m in methods)
+    ran = [(task, budget, m) for m in methods if (task, budget, m) in rows]
+    return _mean(rows, cell) - min(_mean(rows, c) for c in ran)
+
+
+def summary(rows: dict, methods: list[str]) -> list[str]:
+    """Per method: mean rank among the candidates (cells where all candidates ran), cells run,
+    worst gap to the best method of a cell, cells better / worse than ``current``."""
+    candidates = [m for m in methods if m in CANDIDATES]
+    rank = ranks(rows, candidates)
+    ranked = {m: [v for c, v in rank.items() if c[2] == m] for m in methods}
+    mine = {m: [c for c in rows if c[2] == m] for m in methods}
+    text = {
+        "mean rank among candidates": [
+            f"{np.mean(ranked[m]):.2f} ({len(ranked[m])} cells)" if ranked[m] else "-"
+            for m in methods
+        ],
+        "cells run": [str(len(mine[m])) for m in methods],
+        "worst gap to the cell's best": [
+            "+{:.3f} ({}, {:,})".format(*max((gaps(rows, c, methods), c[0], c[1]) for c in mine[m]))
+            for m in methods
+        ],
+        "better / worse than current": [compare(rows, mine[m]) for m in methods],
+    }
+    lines = ["| | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    return lines + [f"| {k} | " + " | ".join(v) + " |" for k, v in text.items()]
+
+
+def compare(rows: dict, cells: list) -> str:
+    """``better / worse`` counts of ``cells`` against ``current`` on the same task x budget."""
+    pairs = [(c, (c[0], c[1], "current")) for c in cells if (c[0], c[1], "current") in rows]
+    diffs = [_mean(rows, c) - _mean(rows, base) for c, base in pairs]
+    return f"{sum(d < 0 for d in diffs)} / {sum(d > 0 for d in diffs)}"
 
 
 def report(args, rows: dict, seconds: float | None = None) -> str:
     methods = [m for m in (*CANDIDATES, *PEERS) if any(c[2] == m for c in rows)]
     budgets = sorted({c[1] for c in rows})
     tasks = [t for t in TASKS if any(c[0] == t for c in rows)]
-    rank = ranks(rows, methods)
+    rank = ranks(rows, [m for m in methods if m in CANDIDATES])
     head = "| task | budget | " + " | ".join(methods) + " |"
     lines = [head, "|---|---:|" + "---:|" * len(methods)]
     for budget in budgets:
         for task in tasks:
             cells = [rows.get((task, budget, m)) for m in methods]
+            if not any(cells):
+                continue
             text = [
-                f"{np.mean(r['c2st']):.3f} ({rank.get((task, budget, m), '-')})" if r else "-"
+                f"{np.mean(r['c2st']):.3f}"
+                + (f" ({rank[task, budget, m]})" if (task, budget, m) in rank else "")
+                if r
+                else "-"
                 for r, m in zip(cells, methods, strict=True)
             ]
             lines.append(f"| {task} | {budget:,} | " + " | ".join(text) + " |")
-    summary = ["| | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
-    got = {m: [(c, v) for c, v in rank.items() if c[2] == m] for m in methods}
-    mean_rank = [f"{np.mean([v for _, v in got[m]]):.2f}" if got[m] else "-" for m in methods]
-    worst = [max(((_mean(rows, c), c) for c, _ in got[m]), default=None) for m in methods]
-    worst_text = [f"{w[0]:.3f} ({w[1][0]}, {w[1][1]:,})" if w else "-" for w in worst]
-    gap = [max(((gaps(rows, c, methods), c) for c, _ in got[m]), default=None) for m in methods]
-    gap_text = [f"+{g[0]:.3f} ({g[1][0]}, {g[1][1]:,})" if g else "-" for g in gap]
-    cpu = [f"{sum(rows[c]['cpu_s'] for c, _ in got[m]):.0f}" if got[m] else "-" for m in methods]
-    summary += [
-        "| mean rank | " + " | ".join(mean_rank) + " |",
-        "| worst gap to the cell's best | " + " | ".join(gap_text) + " |",
-        "| worst mean C2ST | " + " | ".join(worst_text) + " |",
-        "| CPU s, all cells | " + " | ".join(cpu) + " |",
-    ]
     settings = [f"- `{m}`: {describe(m)}" for m in methods]
     return "\n".join(
         [
@@ -169,28 +194,42 @@ def report(args, rows: dict, seconds: float | None = None) -> str:
             *provenance(seconds),
             f"- C2ST as sbibm computes it on {args.samples:,} draws against as many reference "
             f"draws, mean over the first {args.observations} observations (reduced from sbibm's "
-            "10 x 10,000 for time); rank within each task x budget in brackets (1 = best) over "
-            "the cells where every method ran; the gap is the C2ST above the best method of the "
-            "cell, the worst case that does not just name the hardest task.",
+            "10 x 10,000 for time); rank among the candidates in brackets (1 = best) where all "
+            "of them ran; the gap is a method's C2ST above the best method (peers included) of "
+            "the cell, the worst case that does not just name the hardest task.",
             *settings,
             "",
-            *summary,
+            *summary(rows, methods),
             "",
             *lines,
             "",
-            f"flowdiff is `{args.chosen}` in the tables below (sample s: {args.observations} x "
+            f"flowdiff is {chosen_text(args.chosen)} in the tables below (sample s: "
+            f"{args.observations} x "
             f"{args.samples:,} draws).",
             "",
-            *budget_tables(rows, args.chosen),
+            *budget_tables(rows, dict(args.chosen)),
         ]
     )
 
 
-def budget_tables(rows: dict, chosen: str) -> list[str]:
+def chosen_text(chosen: list[tuple[int, str]]) -> str:
+    return ", ".join(f"`{name}` at {budget:,}" for budget, name in chosen)
+
+
+def chosen_at(text: str) -> tuple[int, str]:
+    """``BUDGET=CANDIDATE`` (``--chosen``) as ``(budget, candidate)``."""
+    budget, _, name = text.partition("=")
+    if name not in CANDIDATES:
+        raise argparse.ArgumentTypeError(f"{text!r}: give BUDGET=CANDIDATE, one of {CANDIDATES}")
+    return int(budget), name
+
+
+def budget_tables(rows: dict, chosen_by_budget: dict) -> list[str]:
     """One table per budget: task x method (the chosen candidate as ``flowdiff``, NPE, FMPE),
     C2ST mean and worst observation, fit and sampling seconds, CPU seconds."""
     lines = []
-    for budget in sorted({c[1] for c in rows}):
+    for budget in sorted({c[1] for c in rows} & set(chosen_by_budget)):
+        chosen = chosen_by_budget[budget]
         lines += [
             f"### {budget:,} simulations",
             "",
@@ -200,9 +239,11 @@ def budget_tables(rows: dict, chosen: str) -> list[str]:
         for task in TASKS:
             for method in (chosen, *PEERS):
                 row = rows.get((task, budget, method))
-                if row is None:
-                    continue
                 name = "flowdiff" if method == chosen else method
+                if row is None:
+                    if any((task, budget, m) in rows for m in (chosen, *PEERS)):
+                        lines.append(f"| {task} | {name} | not run | | | | |")
+                    continue
                 lines.append(
                     f"| {task} | {name} | {np.mean(row['c2st']):.3f} | {np.max(row['c2st']):.3f} "
                     f"| {row['fit_s']:.1f} | {row['sample_s']:.1f} | {row['cpu_s']:.1f} |"
@@ -232,7 +273,13 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5, help="C2ST folds (sbibm: 5)")
     parser.add_argument("--results", type=Path, default=None, help="JSONL, appended to")
     parser.add_argument("--step", choices=("all", "report"), default="all")
-    parser.add_argument("--chosen", default="wide_scaled", choices=CANDIDATES, help="the default")
+    parser.add_argument(
+        "--chosen",
+        nargs="+",
+        type=chosen_at,
+        default=[(1_000, "small_scaled"), (10_000, "wide_scaled")],
+        help="BUDGET=CANDIDATE: the candidate whose settings the default has at each budget",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     threadpool_limits(1)

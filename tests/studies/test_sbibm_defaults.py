@@ -25,13 +25,24 @@ def test_ranks_and_gaps_are_per_task_and_budget():
         ("a", 1, "x"): 2, ("a", 1, "y"): 1, ("b", 1, "x"): 1, ("b", 1, "y"): 2,
     }  # fmt: skip
     assert sbibm_defaults.gaps(rows, ("b", 1, "y"), ["x", "y"]) == pytest.approx(0.4)
+    assert sbibm_defaults.gaps(rows, ("c", 1, "x"), ["x", "y"]) == 0.0  # only x ran on c
+    assert sbibm_defaults.compare(rows, [("a", 1, "y"), ("b", 1, "y")]) == "0 / 0"  # no current
+
+
+def test_the_default_candidate_is_the_rule_of_the_estimator():
+    assert sbibm_defaults.CANDIDATES["default"](1_000) == sbibm_defaults.CANDIDATES["small_scaled"](
+        1_000
+    )
+    assert sbibm_defaults.CANDIDATES["default"](10_000) == sbibm_defaults.CANDIDATES["wide_scaled"](
+        10_000
+    )
 
 
 @pytest.mark.slow
 def test_tiny_run_fits_scores_and_reports(tmp_path, monkeypatch):
     output, work = tmp_path / "bench.md", tmp_path / "work"
     argv = ["sbibm_defaults", "--tiny", "--tasks", "slcp", "ring", "--sbibm", str(FILES)]
-    argv += ["--methods", "current", "wide_scaled", "NPE"]
+    argv += ["--methods", "current", "wide_scaled", "NPE", "--chosen", "300=wide_scaled"]
     argv += ["--output", str(output), "--work", str(work)]
     monkeypatch.setattr(sys, "argv", argv)
     sbibm_defaults.main()

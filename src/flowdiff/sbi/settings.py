@@ -41,16 +41,28 @@ _POSITIVE_INT = ("batch_size", "max_epochs", "steps", "hidden", "patience")
 _DD_HH_MM_SS = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
 
 
+#: From this many simulations on, the default network is 256 wide with 4 blocks (128 x 3 below).
+WIDE_FROM = 5_000
+
+
 def budget_settings(simulations: int) -> dict[str, int]:
-    """Batch size and patience scaled with the number of simulations: ``batch_size`` the power
-    of two nearest ``simulations / 40`` within [32, 512] (about 36 steps an epoch on the 90%
-    training split), ``patience`` ``1500 / sqrt(simulations)`` validations within [10, 50]
-    (short epochs' validation losses are noisy). 1,000 -> batch 32, patience 47; 10,000 ->
-    256, 15; 100,000 -> 512, 10 (``simulations`` >= 1, as ``fitting.check_split`` ensures).
+    """Batch size, patience and network size scaled with the number of simulations (issue 26;
+    chosen in docs/benchmarks.md#sbibm-tasks-against-sbi): ``batch_size`` the power of two
+    nearest ``simulations / 40`` within [32, 512] (about 36 steps an epoch on the 90% training
+    split), ``patience`` ``1500 / sqrt(simulations)`` validations within [10, 50] (short epochs'
+    validation losses are noisy), and the MLP 128 x 3 below :data:`WIDE_FROM` simulations,
+    256 x 4 from there. 1,000 -> batch 32, patience 47, 128 x 3; 10,000 -> 256, 15, 256 x 4;
+    100,000 -> 512, 10, 256 x 4 (``simulations`` >= 1, as ``fitting.check_split`` ensures).
     """
     batch = 2 ** round(math.log2(max(simulations / 40, 1)))
     patience = round(1500 / math.sqrt(simulations))
-    return {"batch_size": min(max(batch, 32), 512), "patience": min(max(patience, 10), 50)}
+    hidden, depth = (256, 4) if simulations >= WIDE_FROM else (128, 3)
+    return {
+        "batch_size": min(max(batch, 32), 512),
+        "patience": min(max(patience, 10), 50),
+        "hidden": hidden,
+        "depth": depth,
+    }
 
 
 def unset_budget_settings(
@@ -59,10 +71,11 @@ def unset_budget_settings(
     """:func:`budget_settings` for the names neither ``given`` (named settings) nor
     ``overrides`` (``key=value`` strings) set: what the user chose always wins."""
     overridden = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    keys = {k: v.replace("network.", "model.network.", 1) for k, v in SETTINGS.items()}
     return {
         name: value
         for name, value in budget_settings(simulations).items()
-        if name not in given and SETTINGS[name] not in overridden
+        if name not in given and keys[name] not in overridden
     }
 
 
