@@ -208,8 +208,7 @@ class PosteriorEstimator:
             settings = {**self.budget_settings(len(theta), settings), **settings}
             cfg = self.config(theta.shape[1:], x.shape[1:], folder, settings)
             check_split(len(theta), cfg.data.val_fraction)
-            if self.output_dir is None:
-                fitting.drop_resume_checkpoint(cfg)
+            fitting.drop_resume_checkpoint(cfg, temporary=self.output_dir is None)
             if limit is not None:
                 cfg.max_time = limit
                 self.overrides.append(f"max_time={limit}")

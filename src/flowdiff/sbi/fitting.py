@@ -32,11 +32,13 @@ def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str
     return overrides
 
 
-def drop_resume_checkpoint(cfg: DictConfig) -> None:
-    """No ``last.ckpt`` for a fit in a temporary folder: the folder is removed when ``fit``
+def drop_resume_checkpoint(cfg: DictConfig, temporary: bool) -> None:
+    """No ``last.ckpt`` for a fit in a ``temporary`` folder: the folder is removed when ``fit``
     returns or fails, so the file could never be resumed from, and at 1,000 simulations (epochs
     of 3 steps) rewriting it after every epoch took a fifth of the fit. The best checkpoint
-    stays: early stopping restores its weights."""
+    stays: early stopping restores its weights. A run folder that stays keeps ``last.ckpt``."""
+    if not temporary:
+        return
     with open_dict(cfg):
         cfg.callbacks.last_checkpoint = None
 
