@@ -17,6 +17,9 @@ sampler, the student at 1 and 2 Euler steps, one-step distilled students (traine
 ``t ~ U[0, 0.001]`` only) and ``--mean-flow`` students (``experiment=mean_flow``) at 1 and 2
 jumps of their own sampler.
 
+Judge (``judge TEACHER_CKPT STUDENT_CKPT --mean-flow CKPT``): the teacher and the two-call
+students on :mod:`studies.digits_judge`'s full-sample C2ST (one digit per real digit).
+
 Diffusion (``diffusion CKPT``): a trained diffusion model sampled in few steps by diffusers'
 schedulers (``--samplers``, ``--steps``), scored as the digits above: what exists without
 distillation.
@@ -155,6 +158,28 @@ def digits(args) -> None:
         print(row, flush=True)
 
 
+def judged(args) -> None:
+    """The two-call students and the teacher on ``studies.digits_judge``'s full-sample C2ST."""
+    from flowdiff.evaluation.suite import MetricOptions, MetricSuite
+    from flowdiff.model.loading import load_model
+    from flowdiff.samplers import MeanFlowSampler, ODESampler
+    from studies.digits_judge import all_digits
+
+    reference = all_digits()
+    suite = MetricSuite(reference, MetricOptions(full_c2st=True, seed=0))
+    labels = torch.cat([reference.train_cond, reference.val_cond])
+    settings = [("teacher default", args.teacher, None)]
+    settings.append(("reflow euler x 2", args.student, ODESampler(method="euler", steps=2)))
+    settings += [("mean flow x 2", ckpt, MeanFlowSampler(steps=2)) for ckpt in args.mean_flow]
+    for label, ckpt, sampler in settings:
+        model = load_model(ckpt).model
+        generator = torch.Generator().manual_seed(0)
+        x = model.generate(cond=labels, sampler=sampler, generator=generator).x
+        row = {"setting": label, "c2st_full": suite.full_c2st(x)}
+        print({**row, "accuracy": suite.features.accuracy(x, labels)}, flush=True)
+    print({"floor": suite.full_c2st_floor()}, flush=True)
+
+
 def diffusion(args) -> None:
     """A diffusion checkpoint's few-step samplers through diffusers' schedulers (no training)."""
     from flowdiff import evaluate
@@ -187,6 +212,10 @@ def main() -> None:
     dig.add_argument("--distilled", nargs="*", default=[], help="one-step distilled students")
     dig.add_argument("--mean-flow", nargs="*", default=[], help="mean-flow students")
     dig.add_argument("--num-samples", type=int, default=2000)
+    jud = sub.add_parser("judge")
+    jud.add_argument("teacher")
+    jud.add_argument("student")
+    jud.add_argument("--mean-flow", nargs="*", default=[], help="mean-flow students")
     dif = sub.add_parser("diffusion")
     dif.add_argument("ckpt")
     dif.add_argument("--samplers", nargs="+", default=["dpmsolver++", "UniPCMultistepScheduler"])
@@ -195,7 +224,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     threadpool_limits(1)
-    {"posteriors": posteriors, "digits": digits, "diffusion": diffusion}[args.part](args)
+    parts = {"posteriors": posteriors, "digits": digits, "judge": judged, "diffusion": diffusion}
+    parts[args.part](args)
 
 
 if __name__ == "__main__":
