@@ -44,7 +44,7 @@ CANDIDATES = {
     "previous": lambda n: dict(
         hidden=512, depth=4, batch_size=128, base_lr=2e-3, patience=20, steps=20
     ),
-    "default": budget_settings,  # the rule chosen (small_scaled at 1k, wide_scaled at 10k)
+    "default": budget_settings,  # the rule chosen: small_scaled
     "small_scaled": lambda n: {**budget_settings(n), "hidden": 128, "depth": 3},
     "wide_scaled": lambda n: {**budget_settings(n), "hidden": 256, "depth": 4},
 }
@@ -277,7 +277,7 @@ def main() -> None:
         "--chosen",
         nargs="+",
         type=chosen_at,
-        default=[(1_000, "small_scaled"), (10_000, "wide_scaled")],
+        default=[(1_000, "small_scaled"), (10_000, "small_scaled")],
         help="BUDGET=CANDIDATE: the candidate whose settings the default has at each budget",
     )
     args = parser.parse_args()

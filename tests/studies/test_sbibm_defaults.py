@@ -30,12 +30,11 @@ def test_ranks_and_gaps_are_per_task_and_budget():
 
 
 def test_the_default_candidate_is_the_rule_of_the_estimator():
-    assert sbibm_defaults.CANDIDATES["default"](1_000) == sbibm_defaults.CANDIDATES["small_scaled"](
-        1_000
-    )
-    assert sbibm_defaults.CANDIDATES["default"](10_000) == sbibm_defaults.CANDIDATES["wide_scaled"](
-        10_000
-    )
+    for budget in (1_000, 10_000):
+        default = sbibm_defaults.CANDIDATES["default"](budget)
+        assert {**default, "hidden": 128, "depth": 3} == sbibm_defaults.CANDIDATES["small_scaled"](
+            budget
+        )
 
 
 @pytest.mark.slow
@@ -52,7 +51,7 @@ def test_tiny_run_fits_scores_and_reports(tmp_path, monkeypatch):
     }
     assert all(len(r["c2st"]) == 1 and 0.0 <= r["c2st"][0] <= 1.0 for r in rows)
     text = output.read_text()
-    assert "| mean rank |" in text and "| slcp | 300 |" in text
+    assert "| mean rank among candidates |" in text and "| slcp | 300 |" in text
     assert "### 300 simulations" in text and "| ring | flowdiff |" in text
     sbibm_defaults.main()  # a second run fits nothing again
     assert len((work / "results.jsonl").read_text().splitlines()) == len(rows)

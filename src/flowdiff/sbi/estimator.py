@@ -58,8 +58,8 @@ class PosteriorEstimator:
 
     Args:
         network: a config name of ``configs/model/network/`` (``"mlp_small"``, the
-            ``data=arrays`` default: a residual MLP with time embedding, 128 x 3 below 5,000
-            simulations and 256 x 4 from there; ``"mlp"``, ``"tokens"``) or a module
+            ``data=arrays`` default: a 128 x 3 residual MLP with time embedding; ``"mlp"``,
+            ``"tokens"``) or a module
             with ``forward(theta_t, t, cond)``.
         path: ``"flow_matching"`` or ``"diffusion"`` (a model config of ``configs/model/``), or a
             :class:`~flowdiff.paths.ProbabilityPath`; ``log_prob`` needs flow matching.
@@ -70,10 +70,10 @@ class PosteriorEstimator:
             ``configs/model/network/embedding/``: ``"mlp"``, ``"cnn1d"`` (time series),
             ``"cnn"`` (images), ``"set"`` (sets of i.i.d. trials ``[n_trials, D]``).
         batch_size, max_epochs, base_lr, seed, patience, val_fraction: training (``patience``:
-            validations without improvement before early stopping). ``batch_size``,
-            ``patience`` and (for ``mlp_small``) ``hidden`` x ``depth`` left out scale with the
-            number of simulations (:func:`~flowdiff.sbi.settings.budget_settings`: 32, 47,
-            128 x 3 at 1,000; 256, 15, 256 x 4 at 10,000).
+            validations without improvement before early stopping). ``batch_size`` and
+            ``patience`` left out scale with the number of simulations
+            (:func:`~flowdiff.sbi.settings.budget_settings`: 32 and 47 at 1,000, 256 and 15 at
+            10,000).
         hidden, depth, dropout: the network's size.
         steps: solver steps of the trained sampler (``sampling_steps`` on the command line).
         accelerator, devices, precision: the Lightning trainer's.
@@ -141,15 +141,13 @@ class PosteriorEstimator:
         return chosen + self.lean
 
     def budget_settings(self, simulations: int, settings: dict[str, Any]) -> dict[str, int]:
-        """Batch size, patience and network size for ``simulations`` pairs
+        """Batch size and patience for ``simulations`` pairs
         (:func:`~flowdiff.sbi.settings.budget_settings`) where neither the constructor, ``fit``
-        nor ``overrides`` set them: no patience when the run's early stopping was changed by
-        hand, no network size unless the network is the default ``mlp_small``."""
+        nor ``overrides`` set them; no patience when the run's early stopping was changed by
+        hand."""
         given = {**self.settings, **settings}
         if any(o.lstrip("~").startswith("callbacks.early_stopping") for o in self.extra):
             given["patience"] = None
-        if self.network != "mlp_small" or any("model/network=" in o for o in self.extra):
-            given["hidden"] = given["depth"] = None
         return unset_budget_settings(simulations, given, self.extra)
 
     def config(

@@ -41,28 +41,18 @@ _POSITIVE_INT = ("batch_size", "max_epochs", "steps", "hidden", "patience")
 _DD_HH_MM_SS = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
 
 
-#: From this many simulations on, the default network is 256 wide with 4 blocks (128 x 3 below).
-WIDE_FROM = 5_000
-
-
 def budget_settings(simulations: int) -> dict[str, int]:
-    """Batch size, patience and network size scaled with the number of simulations (issue 26;
-    chosen in docs/benchmarks.md#sbibm-tasks-against-sbi): ``batch_size`` the power of two
-    nearest ``simulations / 40`` within [32, 512] (about 36 steps an epoch on the 90% training
-    split), ``patience`` ``1500 / sqrt(simulations)`` validations within [10, 50] (short epochs'
-    validation losses are noisy), and the MLP 128 x 3 below :data:`WIDE_FROM` simulations,
-    256 x 4 from there. 1,000 -> batch 32, patience 47, 128 x 3; 10,000 -> 256, 15, 256 x 4;
-    100,000 -> 512, 10, 256 x 4 (``simulations`` >= 1, as ``fitting.check_split`` ensures).
+    """Batch size and patience scaled with the number of simulations (issue 26; chosen in
+    docs/benchmarks.md#sbibm-tasks-against-sbi): ``batch_size`` the power of two nearest
+    ``simulations / 40`` within [32, 512] (about 36 steps an epoch on the 90% training split),
+    ``patience`` ``1500 / sqrt(simulations)`` validations within [10, 50] (short epochs'
+    validation losses are noisy). 1,000 -> batch 32, patience 47; 10,000 -> 256, 15;
+    100,000 -> 512, 10 (``simulations`` >= 1, as ``fitting.check_split`` ensures). The network
+    stays 128 x 3: 256 x 4 was better on one sbibm task at 10k and worse on another.
     """
     batch = 2 ** round(math.log2(max(simulations / 40, 1)))
     patience = round(1500 / math.sqrt(simulations))
-    hidden, depth = (256, 4) if simulations >= WIDE_FROM else (128, 3)
-    return {
-        "batch_size": min(max(batch, 32), 512),
-        "patience": min(max(patience, 10), 50),
-        "hidden": hidden,
-        "depth": depth,
-    }
+    return {"batch_size": min(max(batch, 32), 512), "patience": min(max(patience, 10), 50)}
 
 
 def unset_budget_settings(
