@@ -19,15 +19,19 @@ REFRESH = "re-run `python notebooks/execute.py` and commit the notebook"
 
 
 def output_kinds(notebook: nbformat.NotebookNode) -> list[list[str]]:
-    """Per code cell, the kinds of its outputs: stdout text, images, other results."""
+    """Per code cell, the kinds of its outputs: stdout text, images, other results. Consecutive
+    stdout streams count once: how the kernel splits a cell's printed text into messages depends
+    on timing (a loaded machine flushes a cell's two prints apart), and notebooks show them as one.
+    """
     kinds = []
     for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
-        kinds.append(
-            [
-                "image" if "image/png" in out.get("data", {}) else out.get("name", out.output_type)
-                for out in cell.outputs
-            ]
-        )
+        cell_kinds: list[str] = []
+        for out in cell.outputs:
+            image = "image/png" in out.get("data", {})
+            kind = "image" if image else out.get("name", out.output_type)
+            if not (kind == "stdout" and cell_kinds[-1:] == ["stdout"]):
+                cell_kinds.append(kind)
+        kinds.append(cell_kinds)
     return kinds
 
 
