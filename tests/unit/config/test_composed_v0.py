@@ -49,6 +49,8 @@ CHANGED_DEFAULTS = [
     # issue 26: data=arrays' patience follows the simulations; 15 is its value at 10,000
     ".callbacks.early_stopping.patience: 10 -> 15",
     ".model.clip_samples: False -> True",  # issue 24: the scenes clamp their samples instead
+    # the same sampler (None means no options); an empty {} refused scheduler_options={k: v}
+    ".model.sampler.scheduler_options: {} -> None",
 ]
 
 

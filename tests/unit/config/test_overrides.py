@@ -26,6 +26,13 @@ DIFF = "train_hf_diffusion"
         (DIFF, "model.sampler.sampler_type=ddpm", "model.sampler.sampler_type", "ddpm"),
         (DIFF, "model.path.beta_schedule=linear", "model.path.beta_schedule", "linear"),
         (DIFF, "sampling_steps=20", "model.sampler.steps", 20),
+        # as docs/sampling.md writes it (an empty {} default refused the new key)
+        (
+            DIFF,
+            "model.sampler.scheduler_options={clip_sample:false}",
+            "model.sampler.scheduler_options.clip_sample",
+            False,
+        ),
         (FM, "trainer.devices=4", "trainer.devices", 4),
         (FM, "max_time=00:00:02:00", "trainer.max_time", "00:00:02:00"),
     ],
