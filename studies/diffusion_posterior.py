@@ -10,10 +10,14 @@ issue 24 chose from them whether ``path="diffusion"`` needs its own step count).
 
     taskset -c 1 python -m studies.diffusion_posterior --tasks linear_gaussian ring
     taskset -c 1 python -m studies.diffusion_posterior --tasks squares growth --steps 16 32 100
+    python -m studies.diffusion_posterior --paths diffusion --steps 8 16 \
+        --scheduler-options '{"timestep_spacing": "leading"}'   # also with these options
     python -m studies.diffusion_posterior --tiny --output /tmp/post.md
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import torch
@@ -67,6 +71,15 @@ def run_task(name: str, args) -> list[str]:
             many = scores(posterior, observations, references, steps=steps)
             rows.append(f"| {name} | {path} | same, {steps} steps | {many:.3f} | |")
             print(rows[-1], flush=True)
+            if args.scheduler_options:
+                trained = posterior.model.sampler
+                options = {**trained.hparams, "scheduler_options": args.scheduler_options}
+                posterior.model.sampler = type(trained)(**options)
+                other = scores(posterior, observations, references, steps=steps)
+                posterior.model.sampler = trained
+                shown = json.dumps(args.scheduler_options)
+                rows.append(f"| {name} | {path} | same, {steps} steps, `{shown}` | {other:.3f} | |")
+                print(rows[-1], flush=True)
     return rows
 
 
@@ -80,6 +93,13 @@ def main(argv=None) -> None:
     parser.add_argument("--paths", nargs="+", default=["flow_matching", "diffusion"])
     parser.add_argument("--label", default="", help="a section of its own")
     parser.add_argument("--max-time", type=float, default=600.0)
+    parser.add_argument(
+        "--scheduler-options",
+        type=json.loads,
+        default=None,
+        help="JSON: also score the diffusion posterior at each of --steps with these "
+        'scheduler_options, e.g. \'{"timestep_spacing": "leading"}\'',
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     common.quiet()

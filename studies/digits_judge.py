@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--samplers", nargs="*", default=[None], help="sampler_type:steps")
     parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     parser.add_argument("--section", default=SECTION, help="section of the result file")
+    parser.add_argument("--seed", type=int, default=0, help="the sampling noise's seed")
     parser.add_argument(
         "--scheduler-options",
         type=json.loads,
@@ -101,7 +102,7 @@ def main() -> None:
         for i, ckpt in enumerate(args.ckpts):
             name = args.label[i] if i < len(args.label) else str(ckpt)
             for sampler in args.samplers:
-                got = judge(ckpt, suite, sampler, args.scheduler_options)
+                got = judge(ckpt, suite, sampler, args.scheduler_options, seed=args.seed)
                 print(ckpt, sampler, got, flush=True)
                 rows.append(
                     f"| {name} | {sampler or 'its own'} | {got['nfe']} | {got['count']:,} | "
@@ -114,6 +115,7 @@ def main() -> None:
         "",
         *provenance(watch.seconds),
         *([f"- {args.note}"] if args.note else []),
+        f"- Sampling seed: {args.seed}",
         *(
             [f"- Scheduler options: `{json.dumps(args.scheduler_options)}`"]
             if args.scheduler_options

@@ -48,6 +48,22 @@ CONFIG_CASES = {
         ],
         ["starts at timestep 999", "2e+04", "v_prediction"],
     ),
+    "epsilon model with a multistep schedule that starts short": (
+        [
+            "--config-name=train_hf_diffusion",
+            "model.path.prediction_type=epsilon",
+            "sampling_steps=250",
+        ],
+        ["250 steps starts at timestep 750", "use ddim or ddpm"],
+    ),
+    "leading spacing chosen for a multistep solver at many steps": (
+        [
+            "--config-name=train_hf_diffusion",
+            "sampling_steps=250",
+            "model.sampler.scheduler_options={timestep_spacing: leading}",
+        ],
+        ["250 steps starts at timestep 750", "Leave timestep_spacing out"],
+    ),
     "zero-SNR schedule the scheduler cannot read": (
         [
             "--config-name=train_hf_diffusion",

@@ -140,6 +140,6 @@ def to_diffusers_pipeline(
             f"add_coord_grid={settings.add_coord_grid}."
         )
     sampler = DiffusersSampler(scheduler, scheduler_options=scheduler_options)
-    built = sampler.build_scheduler(path)
+    built = sampler.inference_scheduler(path)
     pipeline = DDPMPipeline if ddpm_pipeline_drives(built) else ScaledDDPMPipeline
     return pipeline(unet=network.unet, scheduler=built)

@@ -20,6 +20,7 @@ from flowdiff.components import Component
 from flowdiff.errors import ConfigError, warn_renamed
 from flowdiff.paths.base import ProbabilityPath
 from flowdiff.samplers.base import CountingModel, ModelFn, SamplerOutput, check_steps
+from flowdiff.samplers.schedule_checks import check_sound, leading_grid_falls_short
 
 #: short sampler_type names -> (diffusers scheduler class, config it adds to the path's schedule)
 SCHEDULERS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -69,13 +70,6 @@ def scheduler_class(sampler_type: str) -> tuple[type, dict[str, Any]]:
     )
 
 
-#: refuse a first step where an epsilon network's error is multiplied by more than this
-#: (``1 / sqrt(alphas_cumprod)``): at 2e4 samples blew up (W2 ~790 on toy 2-D), at 214x (leading
-#: spacing's first of 250 steps) they still sampled (docs/benchmarks.md, diffusion against step
-#: count)
-MAX_AMPLIFICATION = 1e3
-
-
 @functools.cache
 def zero_snr_schedulers() -> tuple[str, ...]:
     """The sampler types whose scheduler reads ``rescale_betas_zero_snr``."""
@@ -84,26 +78,6 @@ def zero_snr_schedulers() -> tuple[str, ...]:
         name
         for name in names
         if "rescale_betas_zero_snr" in inspect.signature(scheduler_class(name)[0]).parameters
-    )
-
-
-def check_sound(sampler_type: str, scheduler, path: ProbabilityPath) -> None:
-    """Refuse an epsilon model whose first inference step amplifies the network's error beyond
-    :data:`MAX_AMPLIFICATION` (its samples would blow up), naming the step and the fix."""
-    if getattr(path, "prediction_type", None) != "epsilon":
-        return
-    first = int(float(scheduler.timesteps[0]))
-    abar = float(path.scheduler.alphas_cumprod[min(first, len(path.scheduler.alphas_cumprod) - 1)])
-    if abar > 0 and abar**-0.5 <= MAX_AMPLIFICATION:
-        return
-    raise ConfigError(
-        f"sampler_type={sampler_type!r} starts at timestep {first}, where alphas_cumprod is "
-        f"{abar:.1e}: this epsilon-prediction model's clean-data estimate multiplies the "
-        f"network's error by {abar**-0.5 if abar > 0 else float('inf'):.0e} there and the "
-        "samples blow up (docs/benchmarks.md#diffusion-against-step-count). Use "
-        "timestep_spacing=leading with ddim, ddpm or dpmsolver++ for this model "
-        "(model.sampler.scheduler_options={timestep_spacing: leading}), or train with "
-        "model.path.prediction_type=v_prediction."
     )
 
 
@@ -131,6 +105,12 @@ class DiffusersSampler(Component):
     ``DPMSolverSinglestepScheduler``, which ignores ``timestep_spacing``, and by ``trailing``
     spacing), and a zero-terminal-SNR path with a scheduler that cannot read that schedule.
     Models trained with ``v_prediction`` (the default since issue 24) have no such step.
+
+    diffusers' multistep solvers (DPM-Solver, UniPC, DEIS) space a ``leading`` grid by
+    ``T // (steps + 1)`` and so start short of the noisiest step (timestep 750 for 250 steps):
+    they sample models that are not epsilon-prediction with ``linspace`` spacing instead
+    (:meth:`inference_scheduler`); an epsilon model, which cannot start on the noisiest step,
+    is refused a schedule that :func:`starts_short`.
     """
 
     family = "diffusion"
@@ -157,9 +137,10 @@ class DiffusersSampler(Component):
         self.eta = eta
         self.return_trajectory = return_trajectory
 
-    def build_scheduler(self, path: ProbabilityPath):
-        """A fresh inference scheduler from the path's ``scheduler_config``."""
-        config = {**path.scheduler_config, **self.scheduler_extra}
+    def build_scheduler(self, path: ProbabilityPath, **overrides: Any):
+        """A fresh inference scheduler from the path's ``scheduler_config`` (then the sampler's
+        ``scheduler_options``, then ``overrides``)."""
+        config = {**path.scheduler_config, **self.scheduler_extra, **overrides}
         takes = inspect.signature(self.scheduler_cls.__init__).parameters
         if config.get("rescale_betas_zero_snr") and "rescale_betas_zero_snr" not in takes:
             raise ConfigError(
@@ -172,9 +153,29 @@ class DiffusersSampler(Component):
     def check_path(self, path: ProbabilityPath) -> None:
         """Refuse, before any training or sampling, a path this sampler cannot sample soundly
         (:func:`check_sound` and :meth:`build_scheduler`'s checks)."""
+        self.timed_scheduler(path)
+
+    def inference_scheduler(self, path: ProbabilityPath):
+        """A fresh scheduler for ``path``, spaced to start on the noisiest step where the model
+        can: a scheduler whose leading grid falls short (:func:`leading_grid_falls_short`:
+        DPM-Solver, UniPC, DEIS) gets ``linspace`` spacing for a model that is not
+        epsilon-prediction, at every step count, unless ``scheduler_options`` sets a spacing.
+        The digits judged on all samples: DPM-Solver++ x 20 C2ST 0.750 -> 0.715, x 250
+        0.915 -> 0.708 (docs/benchmarks.md#diffusion-preset)."""
         scheduler = self.build_scheduler(path)
-        scheduler.set_timesteps(self.steps)
-        check_sound(self.sampler_type, scheduler, path)
+        epsilon = getattr(path, "prediction_type", None) == "epsilon"
+        chosen = "timestep_spacing" in self.scheduler_extra  # the user's spacing stays
+        if not (epsilon or chosen) and leading_grid_falls_short(scheduler):
+            return self.build_scheduler(path, timestep_spacing="linspace")
+        return scheduler
+
+    def timed_scheduler(self, path: ProbabilityPath, device: torch.device | None = None):
+        """:meth:`inference_scheduler` with its ``steps`` timesteps set, checked by
+        :func:`check_sound`."""
+        scheduler = self.inference_scheduler(path)
+        scheduler.set_timesteps(self.steps, device=device)
+        check_sound(self.sampler_type, scheduler, path, self.steps)
+        return scheduler
 
     def _step_kwargs(self, scheduler, generator: torch.Generator | None) -> dict[str, Any]:
         accepted = inspect.signature(scheduler.step).parameters
@@ -189,9 +190,7 @@ class DiffusersSampler(Component):
         generator: torch.Generator | None = None,
     ) -> SamplerOutput:
         """Denoise ``x_init`` (``(B, ...)``, unit Gaussian) over the scheduler's timesteps."""
-        scheduler = self.build_scheduler(path)
-        scheduler.set_timesteps(self.steps, device=x_init.device)
-        check_sound(self.sampler_type, scheduler, path)
+        scheduler = self.timed_scheduler(path, device=x_init.device)
         counted = CountingModel(model)
         step_kwargs = self._step_kwargs(scheduler, generator)
         x = x_init * scheduler.init_noise_sigma

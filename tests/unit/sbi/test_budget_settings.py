@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from flowdiff.sbi import PosteriorEstimator
-from flowdiff.sbi.settings import budget_settings, unset_budget_settings
+from flowdiff.sbi.settings import (
+    DIFFUSION_STEPS,
+    budget_settings,
+    unset_budget_settings,
+    unset_path_settings,
+)
+from tests.unit.sbi.conftest import TINY
 
 
 @pytest.mark.parametrize(
@@ -32,3 +38,30 @@ def test_a_fit_records_the_scaled_patience_in_its_overrides(fitted):
     estimator, _ = fitted  # 400 simulations, batch_size=64 given (tests/unit/sbi/conftest.py)
     assert "callbacks.early_stopping.patience=50" in estimator.overrides
     assert "batch_size=64" in estimator.overrides
+
+
+def test_diffusion_posteriors_take_16_steps_unless_set():
+    """8 steps cost diffusion posteriors 0.10-0.15 of C2ST against 16 (docs/benchmarks.md)."""
+    assert unset_path_settings("diffusion", {}) == {"steps": DIFFUSION_STEPS} == {"steps": 16}
+    assert unset_path_settings("flow_matching", {}) == {}
+    assert unset_path_settings("diffusion", {"steps": 8}) == {}
+    assert unset_path_settings("diffusion", {}, ["sampling_steps=4"]) == {}
+    assert unset_path_settings("diffusion", {}, ["model.sampler.steps=4"]) == {}
+
+
+@pytest.mark.parametrize(
+    "path, named, overrides, steps",
+    [
+        ("diffusion", {}, [], 16),
+        ("diffusion", {"steps": 5}, [], 5),
+        ("diffusion", {}, ["sampling_steps=3"], 3),
+        ("flow_matching", {}, [], 8),
+    ],
+)
+def test_a_fit_samples_with_the_path_steps(simulations, path, named, overrides, steps):
+    _, theta, x = simulations
+    options = {k: v for k, v in TINY.items() if k != "trainer"}
+    estimator = PosteriorEstimator(
+        path=path, overrides=["trainer=cpu", *overrides], **options, **named
+    )
+    assert estimator.fit(theta, x).model.sampler.steps == steps
