@@ -89,7 +89,15 @@ CONFIG_CASES = {
     "max_time not DD:HH:MM:SS": (["max_time=120"], ["max_time=120", "00:00:02:00"]),
     "wrong type in a network key": (
         ["model.network.hidden=abc"],
-        ["flowdiff.networks.cnn.CNN", "building model.network"],
+        ["model.network.hidden='abc' must be a whole number", "e.g. model.network.hidden="],
+    ),
+    "wrong type in an LR schedule key": (
+        ["model/lr_scheduler=cosine", "model.lr_scheduler.warmup_steps=abc"],
+        ["model.lr_scheduler.warmup_steps='abc' must be a whole number"],
+    ),
+    "number for a solver name": (
+        ["model.sampler.method=3"],
+        ["model.sampler.method=3 must be a string"],
     ),
     "misspelt _target_": (
         ["model.network._target_=flowdiff.networks.MLPX"],

@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from flowdiff.config.value_types import check_value_types
 from flowdiff.errors import ConfigError, OutputError
 
 
@@ -138,6 +139,7 @@ def check_config(cfg: DictConfig) -> None:
         ConfigError: a value of the wrong type or out of range, named by its key.
     """
     check_numbers(cfg)
+    check_value_types(cfg)
     check_sizes(cfg)
 
 
