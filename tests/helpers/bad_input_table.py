@@ -60,6 +60,9 @@ def inputs() -> dict[str, str]:
 
     given = {name: " ".join(args) for name, (args, _) in cases.CONFIG_CASES.items()}
     given |= {name: "data.data_dir=<folder>" for name in cases.DATA_CASES}
+    for name, (main, args, _) in cases.JOB_CASES.items():
+        program = "flowdiff-" + main.__name__.rsplit(".", 1)[-1]
+        given[name] = " ".join([program, "ckpt_path=<file>", *args])
     for name, (_, extra, _) in cases.CKPT_CASES.items():
         given[name] = " ".join([*extra, "ckpt_path=<file>"])
     given |= extras.GIVEN | files.GIVEN

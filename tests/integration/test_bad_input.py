@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from flowdiff.cli import eval as eval_cli
 from flowdiff.cli import sample as sample_cli
 from flowdiff.cli import train as train_cli
 from tests.helpers.cli import cli, error_line, train
@@ -377,6 +378,39 @@ def test_arrays_pt_file_holding_a_pickled_object(capsys, monkeypatch, tmp_path):
     line = error_line(err)
     assert code == 1 and "UnpicklingError" not in err
     assert "x.pt' holds a pickled argparse.Namespace" in line and "torch.save(" in line
+
+
+#: flowdiff-sample's and flowdiff-eval's own settings, refused before the checkpoint is loaded
+JOB_CASES = {
+    "sample: num_samples not a number": (
+        sample_cli,
+        ["num_samples=abc"],
+        "num_samples='abc' must be an integer >= 1",
+    ),
+    "sample: seed not a number": (sample_cli, ["seed=abc"], "seed='abc' must be an integer >= 0"),
+    "sample: switch not true or false": (sample_cli, ["h5=maybe"], "h5='maybe' must be true"),
+    "eval: batch_size not a number": (eval_cli, ["batch_size=x"], "batch_size='x' must be an"),
+    "eval: metrics option of the wrong type": (
+        eval_cli,
+        ["metrics.full_c2st=maybe"],
+        "metrics.full_c2st='maybe' must be true or false",
+    ),
+    "eval: likelihood solver steps not a number": (
+        eval_cli,
+        ["nll.options.steps=abc"],
+        "nll.options.steps='abc' must be a whole number",
+    ),
+    "eval: sweep neither a switch nor a list": (eval_cli, ["sweep=maybe"], "sweep='maybe' must"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JOB_CASES))
+def test_bad_job_option_prints_one_line(case, trained_ckpt, capsys, monkeypatch, tmp_path):
+    main, overrides, expected = JOB_CASES[case]
+    args = [f"ckpt_path={trained_ckpt}", f"output_dir={tmp_path}/out", *overrides]
+    code, err = cli(main.main, args, capsys, monkeypatch, tmp_path)
+    assert code == 1 and expected in error_line(err)
+    assert not (tmp_path / "out").exists()
 
 
 def test_sampling_steps_zero_names_the_key_typed(trained_ckpt, capsys, monkeypatch, tmp_path):

@@ -62,7 +62,7 @@ def _hydra_message(error: HydraException) -> str:
         key, plus = override.groups()
         return (
             f"unknown config key {key!r}: no such key in the composed config; check its "
-            f"spelling (flowdiff-train --cfg job lists every key), or use {plus} to add one."
+            f"spelling ({_program()} --cfg job lists every key), or use {plus} to add one."
         )
     options = re.search(r"Available options in '([^']+)':(.*)", text, re.S)
     if options:
@@ -72,6 +72,13 @@ def _hydra_message(error: HydraException) -> str:
     cause = error.__cause__
     extra = f" ({_one_line(str(cause))})" if isinstance(cause, OmegaConfBaseException) else ""
     return _one_line(text) + extra
+
+
+def _program() -> str:
+    """The console script that is running (``flowdiff-eval``...), ``flowdiff-train`` when the
+    config was composed elsewhere (the Python API)."""
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("flowdiff-") else "flowdiff-train"
 
 
 def _instantiation_message(error: InstantiationException) -> str:

@@ -13,7 +13,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from flowdiff.config.value_types import check_value_types
 from flowdiff.errors import ConfigError, OutputError
@@ -65,6 +65,36 @@ def check_numbers(cfg: DictConfig) -> None:
         raise ConfigError(
             f"data.val_fraction={fraction!r} must be a number strictly between 0 and 1, "
             "e.g. data.val_fraction=0.2."
+        )
+
+
+def _boolean(cfg: DictConfig, key: str) -> None:
+    value = _select(cfg, key)
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} must be true or false.")
+
+
+def check_job_options(cfg: DictConfig) -> None:
+    """``flowdiff-sample``'s and ``flowdiff-eval``'s own settings (counts, seed, switches),
+    before the checkpoint is loaded.
+
+    Raises:
+        ConfigError: e.g. ``num_samples=abc`` or ``ema=maybe``, named with the fix.
+    """
+    _integer(cfg, "num_samples", "use num_samples=64 or another count (null: the default)", 1)
+    _integer(cfg, "batch_size", "samples per network batch, e.g. batch_size=1000", 1)
+    _integer(cfg, "seed", "use an integer such as seed=0", 0)
+    steps = "use sampling_steps=20 or another count (null: the steps it was trained with)"
+    _integer(cfg, "sampling_steps", steps, 1)
+    _integer(cfg, "nll.num_samples", "held-out samples scored, e.g. nll.num_samples=500", 0)
+    switches = ("ema", "tensorboard", "h5", "per_sample_png", "save_trajectory")
+    for key in (*switches, "nll.enabled", "calibration.enabled"):
+        _boolean(cfg, key)
+    sweep = _select(cfg, "sweep")
+    if sweep is not None and not isinstance(sweep, bool | ListConfig):
+        raise ConfigError(
+            f"sweep={sweep!r} must be true (the family's settings under sweeps), false, or a "
+            "list of sampler settings, e.g. 'sweep=[{steps: 4}, {steps: 8}]'."
         )
 
 

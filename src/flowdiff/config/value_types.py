@@ -71,24 +71,24 @@ def _locate(target: str) -> Any:
     raise ImportError(target)
 
 
-def _hints(target: str) -> tuple[dict[str, Any], inspect.Signature] | None:
-    """Annotations and signature of the class's ``__init__`` or the function ``target`` names."""
+def _hints(found: Any) -> tuple[dict[str, Any], inspect.Signature] | None:
+    """Annotations and signature of a class's ``__init__`` or of a function."""
     try:
-        found = _locate(target)
         function = found.__init__ if isinstance(found, type) else found
         return typing.get_type_hints(function), inspect.signature(function)
-    except Exception:  # missing, or annotations it cannot resolve: not checked
+    except Exception:  # annotations it cannot resolve: not checked
         return None
 
 
-def check_node(node: DictConfig, key: str) -> None:
-    """Refuse a value of ``node`` (a config node with a flowdiff ``_target_``) whose type its
-    constructor's annotation does not accept, naming ``key.<argument>``."""
-    target = node.get("_target_")
-    found = _hints(target) if isinstance(target, str) and target.startswith("flowdiff.") else None
+def check_fields(node: DictConfig, takes: Any, key: str) -> None:
+    """Refuse a value of ``node`` whose type the annotation of the same argument of ``takes``
+    (a class, a dataclass or a function) does not accept, naming ``key.<argument>``, the type
+    and the default."""
+    found = _hints(takes)
     if found is None:
         return
     hints, signature = found
+    label = f"{takes.__module__}.{takes.__qualname__}"
     for name in node:
         if name.startswith("_") or name not in hints or OmegaConf.is_missing(node, name):
             continue
@@ -99,10 +99,25 @@ def check_node(node: DictConfig, key: str) -> None:
             continue
         if accepted is None or isinstance(value, DictConfig | ListConfig) or fits(value, accepted):
             continue
-        wanted = spelled(accepted)
         default = signature.parameters[name].default
-        fix = "" if default in (inspect.Parameter.empty, None) else f", e.g. {key}.{name}={default}"
-        raise ConfigError(f"{key}.{name}={value!r} must be {wanted} (the {name} of {target}){fix}.")
+        shown = str(default).lower() if isinstance(default, bool) else default
+        fix = "" if default in (inspect.Parameter.empty, None) else f", e.g. {key}.{name}={shown}"
+        raise ConfigError(
+            f"{key}.{name}={value!r} must be {spelled(accepted)} (the {name} of {label}){fix}."
+        )
+
+
+def check_node(node: DictConfig, key: str) -> None:
+    """:func:`check_fields` of a config node against the flowdiff class or function its
+    ``_target_`` names (other targets are left to Hydra)."""
+    target = node.get("_target_")
+    if not (isinstance(target, str) and target.startswith("flowdiff.")):
+        return
+    try:
+        takes = _locate(target)
+    except Exception:  # a misspelt target: Hydra names it when it builds the node
+        return
+    check_fields(node, takes, key)
 
 
 def check_value_types(cfg: DictConfig, key: str = "") -> None:

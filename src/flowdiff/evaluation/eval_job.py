@@ -11,6 +11,8 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from flowdiff.checkpoints.loading import build_datamodule, run_folder
+from flowdiff.config.checks import check_job_options
+from flowdiff.config.value_types import check_fields
 from flowdiff.evaluation.api import Evaluation, likelihood_metrics, sample_and_score
 from flowdiff.evaluation.figures import run_figures, write_figures
 from flowdiff.evaluation.posterior_calibration import CalibrationOptions, calibrate
@@ -20,6 +22,7 @@ from flowdiff.evaluation.suite import MetricOptions, MetricSuite
 from flowdiff.evaluation.sweep import run_sweep, sampler_label
 from flowdiff.inference.sample_job import generate_kwargs, sampler_from_config
 from flowdiff.inference.sampler_choice import default_device
+from flowdiff.metrics.likelihood import log_likelihood
 from flowdiff.model.loading import load_model
 from flowdiff.plotting import save_figure, sweep_figure
 from flowdiff.training.loggers import close_loggers, run_loggers
@@ -155,9 +158,22 @@ def write_checkpoint_results(cfg: DictConfig, ckpt: Path, result: RunResult, fol
     write_json(folder / "metrics.json", record)
 
 
+def check_options(cfg: DictConfig) -> None:
+    """The evaluation's settings, before any checkpoint is loaded: counts, seed and switches
+    (:func:`~flowdiff.config.checks.check_job_options`), and the types of ``metrics``,
+    ``calibration`` and ``nll.options`` against the options they build."""
+    check_job_options(cfg)
+    for key, takes in (("metrics", MetricOptions), ("calibration", CalibrationOptions)):
+        if isinstance(cfg.get(key), DictConfig):
+            check_fields(cfg[key], takes, key)
+    if isinstance(cfg.get("nll"), DictConfig) and isinstance(cfg.nll.get("options"), DictConfig):
+        check_fields(cfg.nll.options, log_likelihood, "nll.options")
+
+
 def evaluate_checkpoints(cfg: DictConfig) -> Path:
     """Evaluate every checkpoint of ``cfg``; with several, also ``comparison.md``/``.csv``
     side by side (and ``comparison_sweep`` for sweeps). Returns the output folder."""
+    check_options(cfg)
     ckpts = checkpoints(cfg)
     root = output_root(cfg, ckpts)
     names = list(cfg.get("names") or [])

@@ -14,6 +14,7 @@ from rich.progress import Progress
 
 from flowdiff.checkpoints.loading import run_folder
 from flowdiff.components import describe
+from flowdiff.config.checks import check_job_options
 from flowdiff.config.settings import resolve_settings
 from flowdiff.errors import ConfigError
 from flowdiff.inference.conditions import DEFAULT_NUM_SAMPLES, Conditions, resolve_conditions
@@ -110,8 +111,7 @@ def sample(cfg: DictConfig) -> Path:
     Returns:
         The folder holding ``samples.npz``, ``samples.json`` and the figures.
     """
-    if (cfg.num_samples is not None and cfg.num_samples < 1) or cfg.batch_size < 1:
-        raise ValueError("num_samples and batch_size must be at least 1.")
+    check_job_options(cfg)
     ckpt_path, device = Path(cfg.ckpt_path), default_device(cfg.device)
     loaded = load_model(ckpt_path, device, ema=cfg.ema)
     model = loaded.model
