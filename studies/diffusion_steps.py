@@ -34,6 +34,7 @@ import torch
 import flowdiff.optim
 from flowdiff.data import ArraysDataModule, Toy2DDataModule
 from flowdiff.data.toy2d_distributions import sample_toy2d
+from flowdiff.errors import ConfigError
 from flowdiff.metrics import wasserstein2
 from flowdiff.model.module import GenerativeModule
 from flowdiff.networks import MLP
@@ -211,7 +212,9 @@ TOLERANCE = 0.5
 def verdict(row: dict, floor: list[float]) -> tuple[float, float, bool]:
     """Best mean W2 over the step counts, W2 at the most steps, and whether it holds."""
     means = [float(np.mean(v)) for v in row.values()]
-    best, last = min(means), means[-1]
+    best, last = min((m for m in means if not math.isnan(m)), default=math.nan), means[-1]
+    if math.isnan(last):  # refused: nothing silently worse
+        return best, last, True
     return best, last, last <= max(best + TOLERANCE * float(np.mean(floor)), max(floor))
 
 
@@ -256,7 +259,7 @@ def report(record: dict, args) -> str:
                                for v in row.values())  # fmt: skip
             held = "yes" if verdict(row, floor)[2] else "NO"
             draws = list(row.values())
-            best = min(draws, key=np.mean)
+            best = min(draws, key=lambda d: math.inf if math.isnan(np.mean(d)) else np.mean(d))
             z = f"{z_score(draws[-1], floor):.1f} / {z_score(draws[-1], best):.1f}"
             lines.append(f"| {sampler} | {cells} | {held} | {z} |")
         lines.append("")
@@ -264,6 +267,8 @@ def report(record: dict, args) -> str:
 
 
 def _cell(value: float, spread: float | None = None) -> str:
+    if math.isnan(value):
+        return "refused"
     if not math.isfinite(value):
         return "inf"
     text = f"{value:.3f}" if value < 100 else f"{value:.0f}"
@@ -284,6 +289,15 @@ def supports(variant: dict, name: str) -> bool:
     return "rescale_betas_zero_snr" in inspect.signature(cls.__init__).parameters
 
 
+def refused_or(draw, model, sampler) -> list[float]:
+    """``draw(model, sampler)``, or ``[nan]`` where flowdiff refuses the setting (an epsilon
+    model on a schedule it cannot start soundly: the table says "refused")."""
+    try:
+        return draw(model, sampler)
+    except ConfigError:
+        return [math.nan]
+
+
 def run_variant(name: str, task, args) -> dict[str, dict[int, list[float]]]:
     datamodule, data_shape, cond_shape, draw, _ = task
     spec = VARIANTS[name]
@@ -295,7 +309,9 @@ def run_variant(name: str, task, args) -> dict[str, dict[int, list[float]]]:
         if not supports(spec, sampler):
             continue
         with torch.no_grad():
-            rows[sampler] = {s: draw(model, make_sampler(sampler, s, clip)) for s in args.steps}
+            rows[sampler] = {
+                s: refused_or(draw, model, make_sampler(sampler, s, clip)) for s in args.steps
+            }
         print(
             name,
             sampler,

@@ -29,3 +29,6 @@ def test_diffusion_steps_tiny(tmp_path: Path):
     assert set(record["results"]) == {"eps_cosine", "v_cosine"}
     assert record["steps"] == [10, 250] and len(record["floor"]) == 3
     assert all(len(draws) == 2 for draws in record["results"]["v_cosine"]["ddim"].values())
+    # an epsilon model's DPM-Solver++ schedule at 250 steps starts short: refused, and said so
+    assert math.isnan(record["results"]["eps_cosine"]["dpmsolver++"]["250"][0])
+    assert "refused" in section
