@@ -47,6 +47,13 @@ CANDIDATES = {
     "default": budget_settings,  # the rule chosen: small_scaled
     "small_scaled": lambda n: {**budget_settings(n), "hidden": 128, "depth": 3},
     "wide_scaled": lambda n: {**budget_settings(n), "hidden": 256, "depth": 4},
+    # regularised or skewed variants of the rule (2026-12-07, second round)
+    "scaled_t_power": lambda n: {**budget_settings(n), "overrides": ["model.path.t_power=1.0"]},
+    "scaled_weight_decay": lambda n: {
+        **budget_settings(n),
+        "overrides": ["model.optimizer.weight_decay=0.05"],
+    },
+    "scaled_dropout": lambda n: {**budget_settings(n), "dropout": 0.1},
 }
 PEERS = ("NPE", "FMPE")
 
