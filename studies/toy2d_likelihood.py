@@ -20,9 +20,9 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from flowdiff.checkpoints.loading import load_model
 from flowdiff.data.toy2d_distributions import eight_gaussian_centers, sample_toy2d
 from flowdiff.metrics.likelihood import log_likelihood
+from flowdiff.model.loading import load_model
 from studies.common import write_section
 
 

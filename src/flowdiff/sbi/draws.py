@@ -62,12 +62,11 @@ def check_steps(steps) -> None:
 
 
 def with_steps(sampler, steps: int | None):
-    """The trained sampler, or a copy of it taking ``steps`` steps (its constructor's own
-    argument, ``steps_key``), built from its recorded arguments in Python."""
+    """The trained sampler, or a copy of it taking ``steps`` steps (every sampler's constructor
+    argument), built from its recorded arguments in Python."""
     if steps is None:
         return sampler
-    key = getattr(sampler, "steps_key", "steps")
-    arguments = {**copy.deepcopy(dict(sampler.hparams)), key: steps}
+    arguments = {**copy.deepcopy(dict(sampler.hparams)), "steps": steps}
     return type(sampler)(**arguments)
 
 
