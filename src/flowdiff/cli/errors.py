@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from flowdiff.cli.extras import missing_extra_message
 from flowdiff.cli.overrides import null_groups_removed
 from flowdiff.config.location import config_dir
 from flowdiff.config.settings import spelled_as_typed
-from flowdiff.errors import FlowdiffError
+from flowdiff.errors import FlowdiffDeprecationWarning, FlowdiffError
 
 DEBUG_ENV = "FLOWDIFF_DEBUG"
 #: Exit code of a run stopped by SIGTERM after saving its checkpoint (128 + 15, as a shell
@@ -179,9 +180,25 @@ def user_errors(cfg: DictConfig | None = None) -> Iterator[None]:
         _exit_with_message(error, cfg)
 
 
+def _one_line_deprecations(show: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints a renamed setting's message as one line
+    (``flowdiff-train: warning: model.sampler.num_inference_steps is deprecated; use ...``);
+    other warnings as ``show`` does."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, FlowdiffDeprecationWarning):
+            return show(message, category, filename, lineno, file, line)
+        print(f"{Path(sys.argv[0]).name}: warning: {message}", file=file or sys.stderr)
+
+    return showwarning
+
+
 def run_cli(main: Callable[[], Any]) -> None:
-    """Run a ``hydra.main`` function, turning user errors into one line and an exit code."""
+    """Run a ``hydra.main`` function, turning user errors into one line and an exit code;
+    deprecated names print a one-line warning."""
     previous = os.environ.get("HYDRA_FULL_ERROR")
+    show = warnings.showwarning
+    warnings.showwarning = _one_line_deprecations(show)
     _USER_FULL_ERROR[0] = previous == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing its own report
     sys.argv[1:] = null_groups_removed(sys.argv[1:], config_dir())  # logger=null: ~logger
@@ -195,6 +212,7 @@ def run_cli(main: Callable[[], Any]) -> None:
     except Exception as error:
         _exit_with_message(error)
     finally:
+        warnings.showwarning = show
         if previous is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
