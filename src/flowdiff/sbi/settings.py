@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from flowdiff.config.settings import RENAMED, SHORTCUTS
 from flowdiff.errors import ConfigError, warn_renamed
 
 #: Argument name -> config key (``network.`` keys are relative to the network's own config).
@@ -74,7 +75,14 @@ def unset_budget_settings(
 #: at 8 / 16 / 32 steps, 10,000 simulations: linear_gaussian 0.687 / 0.553 / 0.537, growth
 #: 0.704 / 0.600 / 0.538 (docs/benchmarks.md, posterior estimation against sbi).
 DIFFUSION_STEPS = 16
-_STEPS_KEYS = {"sampling_steps", "model.sampler.steps", "model.sampler.num_inference_steps"}
+#: every command-line name of the sampler's steps (config/settings.py's table: the shortcut, its
+#: home key and the renamed keys that move there)
+_STEPS_KEYS = {
+    name
+    for shortcut, (home, _) in SHORTCUTS.items()
+    if home == SETTINGS["steps"]
+    for name in (shortcut, home, *(old for old, new in RENAMED.items() if new == home))
+}
 
 
 def unset_path_settings(
