@@ -36,24 +36,37 @@ from studies.sbibm_compare import record, run_sbi
 
 SECTION = "sbibm_defaults"
 TASKS = (*sbibm_tasks.TASKS, *sbi_tasks.TASKS)
+
+
+def scaled(n: int, patience: float = 1500) -> dict:
+    """The budget rule as first chosen (2026-12-07): batch the power of two nearest n / 40
+    within [32, 512], patience ``patience / sqrt(n)`` within [10, 50]; the default's since the
+    third round is ``patience=750`` (:func:`budget_settings`)."""
+    return {**budget_settings(n), "patience": min(max(round(patience / n**0.5), 10), 50)}
+
+
 #: Candidate defaults: named settings of PosteriorEstimator, or a function of the number of
 #: simulations giving them. "previous" is data=arrays before 2026-12-02 (the 512 x 4 MLP of
 #: images, batch 128, lr 2e-3, patience 20, 20 midpoint steps); "current" the 2026-12-02 one.
+#: The scaled candidates of the first two rounds keep the patience they were measured with.
 CANDIDATES = {
     "current": lambda n: dict(hidden=128, depth=3, batch_size=256, base_lr=1e-3, patience=10),
     "previous": lambda n: dict(
         hidden=512, depth=4, batch_size=128, base_lr=2e-3, patience=20, steps=20
     ),
-    "default": budget_settings,  # the rule chosen: small_scaled
-    "small_scaled": lambda n: {**budget_settings(n), "hidden": 128, "depth": 3},
-    "wide_scaled": lambda n: {**budget_settings(n), "hidden": 256, "depth": 4},
+    "default": budget_settings,  # the rule chosen: scaled_half_patience since the third round
+    "small_scaled": lambda n: {**scaled(n), "hidden": 128, "depth": 3},
+    "wide_scaled": lambda n: {**scaled(n), "hidden": 256, "depth": 4},
     # regularised or skewed variants of the rule (2026-12-07, second round)
-    "scaled_t_power": lambda n: {**budget_settings(n), "overrides": ["model.path.t_power=1.0"]},
+    "scaled_t_power": lambda n: {**scaled(n), "overrides": ["model.path.t_power=1.0"]},
     "scaled_weight_decay": lambda n: {
-        **budget_settings(n),
+        **scaled(n),
         "overrides": ["model.optimizer.weight_decay=0.05"],
     },
-    "scaled_dropout": lambda n: {**budget_settings(n), "dropout": 0.1},
+    "scaled_dropout": lambda n: {**scaled(n), "dropout": 0.1},
+    # shorter patience (2026-12-07, third round: time at small budgets)
+    "scaled_half_patience": lambda n: scaled(n, 750),
+    "scaled_quarter_patience": lambda n: scaled(n, 375),
 }
 PEERS = ("NPE", "FMPE")
 

@@ -46,8 +46,6 @@ CHANGED_DEFAULTS = [
     ".model.path.prediction_type: 'epsilon' -> 'v_prediction'",
     ".model.path.rescale_betas_zero_snr: '<absent>' -> False",  # issue 24: a new option, off
     ".model.path.clip_sample: True -> False",  # issue 24: clipping made DDIM worse on the digits
-    # issue 26: data=arrays' patience follows the simulations; 15 is its value at 10,000
-    ".callbacks.early_stopping.patience: 10 -> 15",
     ".model.clip_samples: False -> True",  # issue 24: the scenes clamp their samples instead
     # the same sampler (None means no options); an empty {} refused scheduler_options={k: v}
     ".model.sampler.scheduler_options: {} -> None",

@@ -17,7 +17,7 @@ from tests.unit.sbi.conftest import TINY
 
 @pytest.mark.parametrize(
     "simulations, batch, patience",
-    [(100, 32, 50), (1_000, 32, 47), (10_000, 256, 15), (100_000, 512, 10), (10**7, 512, 10)],
+    [(100, 32, 50), (1_000, 32, 24), (10_000, 256, 10), (100_000, 512, 10), (10**7, 512, 10)],
 )
 def test_batch_and_patience_follow_the_number_of_simulations(simulations, batch, patience):
     assert budget_settings(simulations) == {"batch_size": batch, "patience": patience}
@@ -28,7 +28,7 @@ def test_named_settings_and_overrides_win_over_the_rule():
     overrides = ["batch_size=8", "callbacks.early_stopping.patience=2"]
     assert unset_budget_settings(1_000, {}, overrides) == {}
     estimator = PosteriorEstimator(batch_size=64)
-    assert estimator.budget_settings(10_000, {}) == {"patience": 15}
+    assert estimator.budget_settings(10_000, {}) == {"patience": 10}
     assert estimator.budget_settings(10_000, {"patience": 4}) == {}
     no_stopping = PosteriorEstimator(overrides=["~callbacks.early_stopping"])
     assert no_stopping.budget_settings(10_000, {}) == {"batch_size": 256}
@@ -36,7 +36,7 @@ def test_named_settings_and_overrides_win_over_the_rule():
 
 def test_a_fit_records_the_scaled_patience_in_its_overrides(fitted):
     estimator, _ = fitted  # 400 simulations, batch_size=64 given (tests/unit/sbi/conftest.py)
-    assert "callbacks.early_stopping.patience=50" in estimator.overrides
+    assert "callbacks.early_stopping.patience=38" in estimator.overrides
     assert "batch_size=64" in estimator.overrides
 
 
