@@ -28,6 +28,7 @@ from flowdiff.errors import (
     InputTypeError,
     InputValueError,
     ModelNotFoundError,
+    OutputError,
 )
 from flowdiff.model.checkpoint_record import parts_record
 from flowdiff.model.diffusers_export import to_diffusers_pipeline
@@ -313,6 +314,18 @@ CASES = {
         InputTypeError,
         ["path must be a file path (.ckpt) or a folder path"],
     ),
+    "save onto a pipe": (
+        "model.save('pipe.ckpt') where pipe.ckpt is a FIFO (or /dev/null)",
+        lambda c: c.plain.save(_fifo(c.folder / "pipe.ckpt")),
+        OutputError,
+        ["pipe.ckpt", "is not a regular file", "give a file path"],
+    ),
+    "save under a file": (
+        "model.save('<a file>/sub/model.ckpt')",
+        lambda c: c.plain.save(c.ckpt / "sub" / "model.ckpt"),
+        OutputError,
+        ["cannot write checkpoint", "sub/model.ckpt", "nothing was written"],
+    ),
     # from_pretrained / save_pretrained
     "from_pretrained of a missing local folder": (
         "GenerativeModule.from_pretrained('my_model') (no such folder)",
@@ -343,6 +356,12 @@ CASES = {
         lambda c: c.plain.save_pretrained(c.ckpt),
         InputValueError,
         ["save_directory=", "is a file"],
+    ),
+    "save_pretrained under a file": (
+        "model.save_pretrained('<a file>/hf')",
+        lambda c: c.plain.save_pretrained(c.ckpt / "hf"),
+        OutputError,
+        ["cannot write the model folder", "nothing was written"],
     ),
     "save_pretrained to a number": (
         "model.save_pretrained(3)",
@@ -419,6 +438,12 @@ CASES = {
         ["missing.ckpt"],
     ),
 }
+
+
+def _fifo(path: Path) -> Path:
+    if not path.exists():
+        os.mkfifo(path)
+    return path
 
 
 def _datamodule():

@@ -30,6 +30,7 @@ from flowdiff.errors import (
     InputTypeError,
     InputValueError,
     ModelNotFoundError,
+    OutputError,
 )
 
 #: a Hugging Face Hub repository id: ``owner/name``
@@ -156,8 +157,14 @@ def write_folder(folder: str | Path, write: Callable[[Path], None]) -> None:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputValueError(f"save_directory={str(folder)!r} is a file; give a folder path.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}.", dir=folder.parent))
+    except OSError as error:  # no permission, a read-only or missing file system: name it
+        raise OutputError(
+            f"cannot write the model folder {str(folder)!r}: {error.strerror or error} (in "
+            f"{str(folder.parent)!r}); nothing was written. Save it to a folder you can write to."
+        ) from None
     try:
         write(temp)
         if not folder.exists():
