@@ -10,7 +10,7 @@ import torch
 
 import flowdiff.sbi.estimator as estimator_module
 from flowdiff.errors import FlowdiffError
-from flowdiff.sbi import PosteriorEstimator
+from flowdiff.sbi import PosteriorEstimator, calibration, calibration_from_samples, posterior_c2st
 
 THETA, X = torch.randn(50, 2), torch.randn(50, 3)
 NAN_X = X.clone()
@@ -173,3 +173,49 @@ def test_save_and_load_refuse_paths_that_are_not_files(fitted, tmp_path):
         posterior.save(tmp_path)
     with pytest.raises(FlowdiffError, match=r"does not exist; give the file posterior\.save"):
         Posterior.load(tmp_path / "missing.pt")
+
+
+SAMPLES = np.zeros((10, 50, 2))
+BAD_CALIBRATIONS = [
+    ("theta has 49 rows but x has 50", lambda p: calibration(p, THETA[:-1], X)),
+    ("theta holds 1 NaN/inf", lambda p: calibration(p, NAN_X[:, :2], X)),
+    ("x holds 1 NaN/inf", lambda p: calibration(p, THETA, NAN_X)),
+    (r"theta has shape \[50, 3\], but the posterior", lambda p: calibration(p, X, X)),
+    ("num_samples=0 must be", lambda p: calibration(p, THETA, X, num_samples=0)),
+    ("alpha=5 must be a significance level", lambda p: calibration(p, THETA, X, alpha=5)),
+    ("seed='a' must be", lambda p: calibration(p, THETA, X, seed="a")),
+    ("posterior=NoneType must have .sample", lambda p: calibration(None, THETA, X)),
+    (r"theta has shape \[0, 2\]", lambda p: calibration(p, THETA[:0], X[:0])),
+    ("samples holds 1 NaN/inf", lambda p: calibration_from_samples(THETA, _nan(SAMPLES))),
+    (r"samples have shape \[50, 10, 2\]", lambda p: calibration_from_samples(THETA, SAMPLES.swapaxes(0, 1))),
+    ("labels=.* must be a list of 2 names", lambda p: calibration_from_samples(THETA, SAMPLES, labels=["a"])),
+    (r"reference has shape \[100, 3\]", lambda p: posterior_c2st(p, X[0], np.zeros((100, 3)))),
+    ("reference holds 1 NaN/inf", lambda p: posterior_c2st(p, X[0], _nan(np.zeros((100, 2))))),
+    ("reference holds 3 draws; C2ST needs at least 10", lambda p: posterior_c2st(p, X[0], np.zeros((3, 2)))),
+    ("folds=1 must be", lambda p: posterior_c2st(p, X[0], np.zeros((100, 2)), folds=1)),
+    (r"x_o has shape \[2, 3\]; posterior_c2st compares", lambda p: posterior_c2st(p, X[:2], np.zeros((100, 2)))),
+]  # fmt: skip
+
+
+def _nan(array):
+    array = np.array(array, dtype=np.float64)
+    array.flat[3] = np.nan
+    return array
+
+
+@pytest.mark.parametrize(("words", "call"), BAD_CALIBRATIONS, ids=[w[:30] for w, _ in BAD_CALIBRATIONS])
+def test_calibration_checks_refuse_bad_input_before_drawing(monkeypatch, words, call):
+    """A NaN parameter or draw, a mismatched batch or alpha outside (0, 1) gave a confident,
+    wrong verdict (or a numpy reshape error); now each is refused, naming it, before a draw."""
+    from types import SimpleNamespace
+
+    import flowdiff.sbi.diagnostics as diagnostics
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("drawing started before the bad input was refused")
+
+    monkeypatch.setattr(diagnostics, "draws", refuse)
+    posterior = SimpleNamespace(sample=refuse, theta_shape=(2,), x_shape=(3,))
+    with pytest.raises(FlowdiffError, match=words) as caught:
+        call(posterior)
+    assert isinstance(caught.value, ValueError) and len(str(caught.value).splitlines()) == 1
