@@ -89,6 +89,7 @@ def no_sampling(monkeypatch, tmp_path):
 
 
 NAN2 = torch.tensor([[0.0, math.nan], [1.0, 1.0]])
+GPU_INDEX = torch.cuda.device_count()  # torch reads an int as cuda:<int>
 CUDA = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
 
 CASES = {
@@ -250,6 +251,12 @@ CASES = {
     "load onto a GPU that is not there": (
         "GenerativeModule.load_from_checkpoint(ckpt, map_location='cuda') without a GPU",
         lambda c: GenerativeModule.load_from_checkpoint(c.ckpt, map_location=CUDA),
+        DeviceError,
+        ["map_location=", "GPU"],
+    ),
+    "load onto a GPU index that is not there": (
+        "GenerativeModule.load_from_checkpoint(ckpt, map_location=0) without a GPU",
+        lambda c: GenerativeModule.load_from_checkpoint(c.ckpt, map_location=GPU_INDEX),
         DeviceError,
         ["map_location=", "GPU"],
     ),
@@ -430,6 +437,20 @@ CASES = {
         lambda c: flowdiff.evaluate(c.plain, datamodule=_datamodule(), nll_options="exact"),
         InputTypeError,
         ["nll_options must be a dict"],
+    ),
+    "evaluate nll_options out of range": (
+        "flowdiff.evaluate(model, dm, nll_options={'method': 'rk4', 'steps': 0})",
+        lambda c: flowdiff.evaluate(
+            c.plain, datamodule=_datamodule(), nll_options={"method": "rk4", "steps": 0}
+        ),
+        InputValueError,
+        ["steps=0", ">= 1"],
+    ),
+    "evaluate nll_options unknown": (
+        "flowdiff.evaluate(model, dm, nll_options={'step': 8})",
+        lambda c: flowdiff.evaluate(c.plain, datamodule=_datamodule(), nll_options={"step": 8}),
+        InputTypeError,
+        ["['step'] unknown", "steps"],
     ),
     "evaluate missing checkpoint": (
         "flowdiff.evaluate('missing.ckpt')",

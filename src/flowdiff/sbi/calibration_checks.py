@@ -65,11 +65,9 @@ def check_options(alpha: Any, seed: Any, labels: Any = None, dims: int | None = 
         raise ConfigError(f"alpha={alpha!r} must be a significance level in (0, 1), e.g. 0.01.")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"seed={seed!r} must be a whole number.")
-    if labels is not None and dims is not None:
-        if isinstance(labels, str) or len(labels) != dims:
-            raise ConfigError(
-                f"labels={labels!r} must be a list of {dims} names, one per parameter."
-            )
+    wrong = labels is not None and (isinstance(labels, str) or len(labels) != dims)
+    if dims is not None and wrong:
+        raise ConfigError(f"labels={labels!r} must be a list of {dims} names, one per parameter.")
 
 
 def check_count(value: Any, name: str, minimum: int = 1) -> None:

@@ -102,6 +102,12 @@ BAD_SAMPLES = [
     ("theta", lambda p, x: p.log_prob_batched(torch.zeros(3, 4, 2), x=torch.stack([x, x]))),
     ("x", lambda p, x: p.log_prob(torch.zeros(2), x=torch.zeros(2, 9))),
     ("x", lambda p, x: p.sample_batched((2,), x=None)),
+    ("steps=0", lambda p, x: p.log_prob(torch.zeros(2, 2), x=x, method="rk4", steps=0)),
+    ("batch_size=0", lambda p, x: p.log_prob(torch.zeros(2, 2), x=x, batch_size=0)),
+    ("method='bogus'", lambda p, x: p.log_prob(torch.zeros(2, 2), x=x, method="bogus")),
+    ("atol=-1", lambda p, x: p.log_prob(torch.zeros(2, 2), x=x, atol=-1)),
+    ("num_init_samples=0", lambda p, x: p.map(x=x, num_init_samples=0)),
+    ("steps=0", lambda p, x: p.map(x=x, num_init_samples=5, steps=0)),
 ]
 
 
@@ -175,7 +181,8 @@ def test_save_and_load_refuse_paths_that_are_not_files(fitted, tmp_path):
         Posterior.load(tmp_path / "missing.pt")
 
 
-SAMPLES = np.zeros((10, 50, 2))
+SAMPLES, REF = np.zeros((10, 50, 2)), np.zeros((100, 2))
+C2ST, FROM_SAMPLES = posterior_c2st, calibration_from_samples
 BAD_CALIBRATIONS = [
     ("theta has 49 rows but x has 50", lambda p: calibration(p, THETA[:-1], X)),
     ("theta holds 1 NaN/inf", lambda p: calibration(p, NAN_X[:, :2], X)),
@@ -187,13 +194,13 @@ BAD_CALIBRATIONS = [
     ("posterior=NoneType must have .sample", lambda p: calibration(None, THETA, X)),
     (r"theta has shape \[0, 2\]", lambda p: calibration(p, THETA[:0], X[:0])),
     ("samples holds 1 NaN/inf", lambda p: calibration_from_samples(THETA, _nan(SAMPLES))),
-    (r"samples have shape \[50, 10, 2\]", lambda p: calibration_from_samples(THETA, SAMPLES.swapaxes(0, 1))),
-    ("labels=.* must be a list of 2 names", lambda p: calibration_from_samples(THETA, SAMPLES, labels=["a"])),
+    (r"samples have shape \[50, 10, 2\]", lambda p: FROM_SAMPLES(THETA, SAMPLES.swapaxes(0, 1))),
+    ("labels=.* must be a list of 2 names", lambda p: FROM_SAMPLES(THETA, SAMPLES, labels=["a"])),
     (r"reference has shape \[100, 3\]", lambda p: posterior_c2st(p, X[0], np.zeros((100, 3)))),
     ("reference holds 1 NaN/inf", lambda p: posterior_c2st(p, X[0], _nan(np.zeros((100, 2))))),
-    ("reference holds 3 draws; C2ST needs at least 10", lambda p: posterior_c2st(p, X[0], np.zeros((3, 2)))),
+    ("reference holds 3 draws; C2ST needs at least 10", lambda p: C2ST(p, X[0], REF[:3])),
     ("folds=1 must be", lambda p: posterior_c2st(p, X[0], np.zeros((100, 2)), folds=1)),
-    (r"x_o has shape \[2, 3\]; posterior_c2st compares", lambda p: posterior_c2st(p, X[:2], np.zeros((100, 2)))),
+    (r"x_o has shape \[2, 3\]; posterior_c2st compares", lambda p: C2ST(p, X[:2], REF)),
 ]  # fmt: skip
 
 
@@ -203,7 +210,9 @@ def _nan(array):
     return array
 
 
-@pytest.mark.parametrize(("words", "call"), BAD_CALIBRATIONS, ids=[w[:30] for w, _ in BAD_CALIBRATIONS])
+@pytest.mark.parametrize(
+    ("words", "call"), BAD_CALIBRATIONS, ids=[w[:30] for w, _ in BAD_CALIBRATIONS]
+)
 def test_calibration_checks_refuse_bad_input_before_drawing(monkeypatch, words, call):
     """A NaN parameter or draw, a mismatched batch or alpha outside (0, 1) gave a confident,
     wrong verdict (or a numpy reshape error); now each is refused, naming it, before a draw."""
@@ -219,3 +228,16 @@ def test_calibration_checks_refuse_bad_input_before_drawing(monkeypatch, words, 
     with pytest.raises(FlowdiffError, match=words) as caught:
         call(posterior)
     assert isinstance(caught.value, ValueError) and len(str(caught.value).splitlines()) == 1
+
+
+def test_moving_a_posterior_to_a_device_that_is_not_there_says_so(fitted):
+    from flowdiff.errors import DeviceError
+
+    _, posterior = fitted
+    gpu = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU, or the first of none
+    for device in (gpu, torch.cuda.device_count()):
+        with pytest.raises(DeviceError, match="GPU"):
+            posterior.to(device)
+    with pytest.raises(FlowdiffError, match="device='gpu0' is not a device torch knows"):
+        posterior.to("gpu0")
+    assert posterior.device.type == "cpu"
