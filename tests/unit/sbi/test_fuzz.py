@@ -21,6 +21,7 @@ SETTINGS = [
     ("hidden", 0), ("hidden", 2.5), ("hidden", True), ("depth", -1), ("batch_size", "64"),
     ("max_epochs", 0), ("base_lr", -1.0), ("base_lr", float("nan")), ("patience", 0),
     ("val_fraction", 1.0), ("val_fraction", 0), ("dropout", 1.5), ("steps", 0), ("seed", 1.5),
+    ("accelerator", "tpu9"), ("precision", "8"),
 ]  # fmt: skip
 
 FITS = [
@@ -36,6 +37,8 @@ FITS = [
     ("max_time", dict(theta=THETA, x=X, max_time=-5)),
     ("max_time", dict(theta=THETA, x=X, max_time=[5])),
     ("nonfinite", dict(theta=THETA, x=NAN_X, nonfinite="keep")),
+    ("theta has shape \\[50, 0\\]: each simulation holds no values", dict(theta=THETA[:, :0], x=X)),
+    ("x has shape \\[50, 0\\]: each simulation holds no values", dict(theta=THETA, x=X[:, :0])),
 ]
 
 
@@ -241,3 +244,13 @@ def test_moving_a_posterior_to_a_device_that_is_not_there_says_so(fitted):
     with pytest.raises(FlowdiffError, match="device='gpu0' is not a device torch knows"):
         posterior.to("gpu0")
     assert posterior.device.type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for a GPU where there is none")
+def test_a_gpu_accelerator_without_a_gpu_is_refused_before_training():
+    from flowdiff.errors import DeviceError
+
+    with pytest.raises(DeviceError, match="accelerator='gpu' asks for a GPU, but this machine"):
+        PosteriorEstimator(accelerator="gpu")
+    with pytest.raises(DeviceError, match="accelerator='cuda'"):
+        PosteriorEstimator(progress=False).fit(THETA, X, accelerator="cuda")
