@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import Tensor
 
-from flowdiff.errors import InputTypeError, InputValueError
+from flowdiff.errors import InputTypeError, InputValueError, NonFiniteError
 from flowdiff.samplers.ode import ADAPTIVE_METHODS, METHODS
 
 #: Data of at most this many dimensions gets the exact divergence (one backward pass per
@@ -94,6 +94,23 @@ def check_likelihood_options(
         raise InputTypeError(f"seed={seed!r} must be a whole number.")
 
 
+def _integrate(model, x: Tensor, cond, exact: bool, options: dict, on_time) -> Tensor:
+    """:func:`_batch_log_likelihood`, torchdiffeq's bare ``AssertionError: underflow in dt``
+    (an adaptive step that shrank to nothing: values far outside the training data) said as a
+    :class:`~flowdiff.errors.NonFiniteError` with what to do."""
+    try:
+        return _batch_log_likelihood(model, x, cond, exact, options, on_time)
+    except AssertionError as error:
+        if "underflow in dt" not in str(error):
+            raise
+        raise NonFiniteError(
+            f"the log-likelihood ODE (method={options['method']!r}) could not be integrated: "
+            "its step size shrank to zero, as it does for values far outside the training data "
+            f"(largest |value| here {float(x.abs().max()):.3g}); check those inputs, or use a "
+            "fixed-step method (method='rk4', steps=...)."
+        ) from None
+
+
 def log_likelihood(
     model,
     x: Tensor,
@@ -152,7 +169,7 @@ def log_likelihood(
             chunk = x[part].to(model.device)
             # float(t) syncs a GPU: only when the bar is shown
             on_time = _reporter(bar, task, start, len(chunk)) if console.is_terminal else None
-            parts.append(_batch_log_likelihood(model, chunk, chunk_cond, exact, options, on_time))
+            parts.append(_integrate(model, chunk, chunk_cond, exact, options, on_time))
         bar.update(task, completed=len(x))
     return torch.cat(parts)
 

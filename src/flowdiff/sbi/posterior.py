@@ -60,6 +60,11 @@ class Posterior:
         config: DictConfig | None = None,
         simulations: tuple[Tensor, Tensor] | None = None,
     ):
+        if not isinstance(model, GenerativeModule):
+            raise DataError(
+                f"model must be a trained GenerativeModule, not a {type(model).__name__}; load "
+                "a saved posterior with Posterior.load(path)."
+            )
         network_cond = getattr(model.network, "hparams", {}).get("cond_shape")
         cond_shape = model.hparams.get("cond_shape") or network_cond
         if not cond_shape:

@@ -254,3 +254,37 @@ def test_a_gpu_accelerator_without_a_gpu_is_refused_before_training():
         PosteriorEstimator(accelerator="gpu")
     with pytest.raises(DeviceError, match="accelerator='cuda'"):
         PosteriorEstimator(progress=False).fit(THETA, X, accelerator="cuda")
+
+
+def test_rounds_check_x_o_and_their_options_before_training():
+    from flowdiff.sbi import TruncatedRounds
+
+    normal = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
+    prior = torch.distributions.Independent(normal, 1)
+
+    def simulator(theta):
+        return torch.cat([theta, theta[:, :1]], 1)
+
+    def rounds(x_o, **options):
+        return TruncatedRounds(simulator, prior, x_o, simulations=[50], **options)
+
+    with pytest.raises(FlowdiffError, match=r"x_o holds NaN or inf"):
+        rounds(torch.tensor([0.0, float("nan"), 0.0]))
+    with pytest.raises(FlowdiffError, match=r"steps=0 must be"):
+        rounds(torch.zeros(3), log_prob_options={"method": "rk4", "steps": 0})
+    with pytest.raises(FlowdiffError, match=r"region_samples=0 must be"):
+        rounds(torch.zeros(3), region_samples=0)
+    with pytest.raises(FlowdiffError, match=r"x_o has shape \[5\], but simulator\(theta\)"):
+        rounds(torch.zeros(5)).run()  # the autouse fixture fails the test if training starts
+
+
+def test_a_posterior_of_something_else_and_an_unintegrable_density_are_said_as_such(fitted):
+    from flowdiff.errors import NonFiniteError
+    from flowdiff.sbi import Posterior
+
+    with pytest.raises(FlowdiffError, match="model must be a trained GenerativeModule, not a str"):
+        Posterior("posterior.pt")
+    _, posterior = fitted
+    far = torch.tensor([[0.0, 1e30]])  # was torchdiffeq's bare 'AssertionError: underflow in dt'
+    with pytest.raises(NonFiniteError, match=r"method='dopri5'\) could not be integrated"):
+        posterior.log_prob(far, x=torch.zeros(3))
