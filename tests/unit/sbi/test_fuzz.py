@@ -288,3 +288,25 @@ def test_a_posterior_of_something_else_and_an_unintegrable_density_are_said_as_s
     far = torch.tensor([[0.0, 1e30]])  # was torchdiffeq's bare 'AssertionError: underflow in dt'
     with pytest.raises(NonFiniteError, match=r"method='dopri5'\) could not be integrated"):
         posterior.log_prob(far, x=torch.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda e: e.MLPEmbedding([3], out_features=0), "out_features=0 must be"),
+        (lambda e: e.MLPEmbedding([3], hidden=-1), "hidden=-1 must be"),
+        (lambda e: e.MLPEmbedding(3), r"x_shape=3 must be a list"),
+        (lambda e: e.CNN1dEmbedding([3]), r"x_shape=\[3\] is too small for CNN1dEmbedding"),
+        (lambda e: e.CNNEmbedding([8, 8], kernel_size=0), "kernel_size=0 must be"),
+        (lambda e: e.SetEmbedding([3]), r"SetEmbedding takes \[n_trials, D\]"),
+    ],
+    ids=["out_features", "hidden", "x_shape", "too short", "kernel_size", "set shape"],
+)
+def test_embeddings_refuse_impossible_sizes(make, words):
+    """Were torch's 'negative dimension', a TypeError, or (CNN1d on 3 values) a head over zero
+    features that silently ignored x."""
+    import flowdiff.sbi.embeddings as embeddings
+
+    with pytest.raises(FlowdiffError, match=words) as caught:
+        make(embeddings)
+    assert isinstance(caught.value, ValueError)
