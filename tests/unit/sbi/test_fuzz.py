@@ -310,3 +310,18 @@ def test_embeddings_refuse_impossible_sizes(make, words):
     with pytest.raises(FlowdiffError, match=words) as caught:
         make(embeddings)
     assert isinstance(caught.value, ValueError)
+
+
+def test_an_output_dir_that_cannot_be_used_is_said_in_the_estimators_words(tmp_path):
+    """Was the command line's 'choose another run_name' / 'hydra.run.dir=<folder>', from inside
+    the training call; a fit into an earlier fit's folder is refused before training."""
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FlowdiffError, match=r"output_dir=.*file/run' cannot be made: .* is a file"):
+        PosteriorEstimator(output_dir=tmp_path / "file" / "run").fit(THETA, X)
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").write_bytes(b"earlier")
+    with pytest.raises(FlowdiffError, match="already holds the checkpoints of an earlier fit"):
+        PosteriorEstimator(output_dir=tmp_path / "run").fit(THETA, X)
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").read_bytes() == b"earlier"
+    with pytest.raises(FlowdiffError, match="output_dir=3 must be a folder path"):
+        PosteriorEstimator(output_dir=3)
