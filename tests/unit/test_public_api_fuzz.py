@@ -331,7 +331,7 @@ CASES = {
         "model.save('<a file>/sub/model.ckpt')",
         lambda c: c.plain.save(c.ckpt / "sub" / "model.ckpt"),
         OutputError,
-        ["cannot write checkpoint", "sub/model.ckpt", "nothing was written"],
+        ["cannot write checkpoint", "sub/model.ckpt", "model.ckpt' is a file, not a folder"],
     ),
     # from_pretrained / save_pretrained
     "from_pretrained of a missing local folder": (
@@ -368,7 +368,7 @@ CASES = {
         "model.save_pretrained('<a file>/hf')",
         lambda c: c.plain.save_pretrained(c.ckpt / "hf"),
         OutputError,
-        ["cannot write the model folder", "nothing was written"],
+        ["cannot write the model folder", "is a file, not a folder", "nothing was written"],
     ),
     "save_pretrained to a number": (
         "model.save_pretrained(3)",

@@ -134,6 +134,17 @@ def atomic_path(path: str | Path, what: str = "") -> Iterator[Path]:
     _fsync_folder(path.parent)
 
 
+def write_reason(folder: Path, error: BaseException) -> str:
+    """Why ``folder`` could not be written in: a file where a folder must be, else the error's
+    own words (``Permission denied``, ``Read-only file system``...)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{str(existing)!r} is a file, not a folder"
+    return getattr(error, "strerror", None) or str(error)
+
+
 def _write_error(path: Path, error: BaseException, what: str) -> OutputError:
     """One line naming ``path`` for a write that failed: disk full, or any other ``OSError``
     (no permission, a read-only or missing folder), never the temporary file's name."""
@@ -143,7 +154,7 @@ def _write_error(path: Path, error: BaseException, what: str) -> OutputError:
     if isinstance(error, OutputError):
         return error
     kept = "the previous file is unchanged" if path.exists() else "nothing was written"
-    reason = getattr(error, "strerror", None) or str(error)
+    reason = write_reason(path.parent, error)
     return OutputError(
         f"cannot write {what or 'file'} {str(path)!r}: {reason} (in {str(path.parent)!r}); "
         f"{kept}. Write it to a folder you can write to."

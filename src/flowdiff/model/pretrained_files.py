@@ -22,7 +22,7 @@ import torch
 from huggingface_hub import constants
 from safetensors import safe_open
 
-from flowdiff.checkpoints.atomic_io import TEMP_PREFIX, disk_full
+from flowdiff.checkpoints.atomic_io import TEMP_PREFIX, disk_full, write_reason
 from flowdiff.checkpoints.integrity import DIGEST_KEY, check_safetensors, read_json_config
 from flowdiff.errors import (
     CheckpointError,
@@ -161,8 +161,9 @@ def write_folder(folder: str | Path, write: Callable[[Path], None]) -> None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}.", dir=folder.parent))
     except OSError as error:  # no permission, a read-only or missing file system: name it
+        reason = write_reason(folder.parent, error)
         raise OutputError(
-            f"cannot write the model folder {str(folder)!r}: {error.strerror or error} (in "
+            f"cannot write the model folder {str(folder)!r}: {reason} (in "
             f"{str(folder.parent)!r}); nothing was written. Save it to a folder you can write to."
         ) from None
     try:
