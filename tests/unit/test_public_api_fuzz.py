@@ -23,6 +23,7 @@ from torch import nn
 import flowdiff
 from flowdiff.errors import (
     CheckpointError,
+    ConfigError,
     DeviceError,
     FlowdiffError,
     InputTypeError,
@@ -394,6 +395,31 @@ CASES = {
         lambda c: to_diffusers_pipeline(c.plain),
         InputValueError,
         ["needs a U-Net on a diffusion path"],
+    ),
+    # flowdiff.compose_config / flowdiff.train
+    "compose_config overrides a string": (
+        "flowdiff.compose_config('train', 'trainer=cpu')",
+        lambda c: flowdiff.compose_config("train", "trainer=cpu"),
+        InputTypeError,
+        ["overrides='trainer=cpu'", "list of 'key=value' strings"],
+    ),
+    "compose_config of a missing config": (
+        "flowdiff.compose_config('nope')",
+        lambda c: flowdiff.compose_config("nope"),
+        ConfigError,
+        ["compose_config('nope', ...)", "Cannot find primary config 'nope'"],
+    ),
+    "compose_config unknown key": (
+        "flowdiff.compose_config('train', ['nope=1'])",
+        lambda c: flowdiff.compose_config("train", ["nope=1"]),
+        ConfigError,
+        ["Could not override 'nope'", "+nope=1"],
+    ),
+    "train of a string": (
+        "flowdiff.train('train')",
+        lambda c: flowdiff.train("train"),
+        InputTypeError,
+        ["cfg must be a config from flowdiff.compose_config()"],
     ),
     # flowdiff.evaluate
     "evaluate a number": (
