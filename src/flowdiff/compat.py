@@ -37,6 +37,19 @@ def adaptive_torchdiffeq_methods() -> tuple[str, ...]:
     return tuple(name for name, solver in torchdiffeq_solvers().items() if issubclass(solver, base))
 
 
+def lightning_precisions() -> tuple:
+    """Every ``precision`` Lightning's Trainer accepts (``"bf16-mixed"``, ``32``...): Lightning
+    validates against this private ``Literal`` and has no public list."""
+    from typing import get_args
+
+    def flat(kind) -> list:
+        args = get_args(kind)
+        return [kind] if not args else [a for arg in args for a in flat(arg)]
+
+    kinds = _private("lightning.fabric.connector", "_PRECISION_INPUT", "lightning")
+    return tuple(dict.fromkeys(flat(kinds)))
+
+
 def skip_step_where(optimizer, found_inf) -> bool:
     """Make ``optimizer``'s next ``step()`` a no-op on the device where ``found_inf`` (a 0-d
     float tensor on the parameters' device, 1.0 or 0.0) is 1, with no host sync.

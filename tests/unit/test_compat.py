@@ -28,6 +28,16 @@ def test_adaptive_methods_are_the_step_size_controlled_ones():
     assert not {"euler", "midpoint", "rk4"} & adaptive
 
 
+def test_lightning_precisions_are_what_the_trainer_accepts():
+    from lightning.pytorch import Trainer
+
+    precisions = compat.lightning_precisions()
+    assert {"32-true", "bf16-mixed", "16-mixed", 32, "64"} <= set(precisions)
+    Trainer(precision=precisions[0], accelerator="cpu", logger=False)  # a listed one is taken
+    with pytest.raises(ValueError, match="Precision '8' is invalid"):
+        Trainer(precision="8", accelerator="cpu", logger=False)
+
+
 def test_a_moved_private_name_fails_loudly_naming_the_package_version():
     with pytest.raises(ImportError, match=r"torchdiffeq \S+ no longer has"):
         compat._private("torchdiffeq._impl.odeint", "NO_SUCH_TABLE", "torchdiffeq")

@@ -23,11 +23,13 @@ from torch import nn
 import flowdiff
 from flowdiff.errors import (
     CheckpointError,
+    ConfigError,
     DeviceError,
     FlowdiffError,
     InputTypeError,
     InputValueError,
     ModelNotFoundError,
+    OutputError,
 )
 from flowdiff.model.checkpoint_record import parts_record
 from flowdiff.model.diffusers_export import to_diffusers_pipeline
@@ -88,6 +90,7 @@ def no_sampling(monkeypatch, tmp_path):
 
 
 NAN2 = torch.tensor([[0.0, math.nan], [1.0, 1.0]])
+GPU_INDEX = torch.cuda.device_count()  # torch reads an int as cuda:<int>
 CUDA = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
 
 CASES = {
@@ -252,6 +255,12 @@ CASES = {
         DeviceError,
         ["map_location=", "GPU"],
     ),
+    "load onto a GPU index that is not there": (
+        "GenerativeModule.load_from_checkpoint(ckpt, map_location=0) without a GPU",
+        lambda c: GenerativeModule.load_from_checkpoint(c.ckpt, map_location=GPU_INDEX),
+        DeviceError,
+        ["map_location=", "GPU"],
+    ),
     "unknown device": (
         "GenerativeModule.from_checkpoint(ckpt, map_location='gpu0')",
         lambda c: GenerativeModule.from_checkpoint(c.checkpoint, map_location="gpu0"),
@@ -313,6 +322,18 @@ CASES = {
         InputTypeError,
         ["path must be a file path (.ckpt) or a folder path"],
     ),
+    "save onto a pipe": (
+        "model.save('pipe.ckpt') where pipe.ckpt is a FIFO (or /dev/null)",
+        lambda c: c.plain.save(_fifo(c.folder / "pipe.ckpt")),
+        OutputError,
+        ["pipe.ckpt", "is not a regular file", "give a file path"],
+    ),
+    "save under a file": (
+        "model.save('<a file>/sub/model.ckpt')",
+        lambda c: c.plain.save(c.ckpt / "sub" / "model.ckpt"),
+        OutputError,
+        ["cannot write checkpoint", "sub/model.ckpt", "model.ckpt' is a file, not a folder"],
+    ),
     # from_pretrained / save_pretrained
     "from_pretrained of a missing local folder": (
         "GenerativeModule.from_pretrained('my_model') (no such folder)",
@@ -344,6 +365,12 @@ CASES = {
         InputValueError,
         ["save_directory=", "is a file"],
     ),
+    "save_pretrained under a file": (
+        "model.save_pretrained('<a file>/hf')",
+        lambda c: c.plain.save_pretrained(c.ckpt / "hf"),
+        OutputError,
+        ["cannot write the model folder", "is a file, not a folder", "nothing was written"],
+    ),
     "save_pretrained to a number": (
         "model.save_pretrained(3)",
         lambda c: c.plain.save_pretrained(3),
@@ -368,6 +395,31 @@ CASES = {
         lambda c: to_diffusers_pipeline(c.plain),
         InputValueError,
         ["needs a U-Net on a diffusion path"],
+    ),
+    # flowdiff.compose_config / flowdiff.train
+    "compose_config overrides a string": (
+        "flowdiff.compose_config('train', 'trainer=cpu')",
+        lambda c: flowdiff.compose_config("train", "trainer=cpu"),
+        InputTypeError,
+        ["overrides='trainer=cpu'", "list of 'key=value' strings"],
+    ),
+    "compose_config of a missing config": (
+        "flowdiff.compose_config('nope')",
+        lambda c: flowdiff.compose_config("nope"),
+        ConfigError,
+        ["compose_config('nope', ...)", "Cannot find primary config 'nope'"],
+    ),
+    "compose_config unknown key": (
+        "flowdiff.compose_config('train', ['nope=1'])",
+        lambda c: flowdiff.compose_config("train", ["nope=1"]),
+        ConfigError,
+        ["Could not override 'nope'", "+nope=1"],
+    ),
+    "train of a string": (
+        "flowdiff.train('train')",
+        lambda c: flowdiff.train("train"),
+        InputTypeError,
+        ["cfg must be a config from flowdiff.compose_config()"],
     ),
     # flowdiff.evaluate
     "evaluate a number": (
@@ -412,6 +464,20 @@ CASES = {
         InputTypeError,
         ["nll_options must be a dict"],
     ),
+    "evaluate nll_options out of range": (
+        "flowdiff.evaluate(model, dm, nll_options={'method': 'rk4', 'steps': 0})",
+        lambda c: flowdiff.evaluate(
+            c.plain, datamodule=_datamodule(), nll_options={"method": "rk4", "steps": 0}
+        ),
+        InputValueError,
+        ["steps=0", ">= 1"],
+    ),
+    "evaluate nll_options unknown": (
+        "flowdiff.evaluate(model, dm, nll_options={'step': 8})",
+        lambda c: flowdiff.evaluate(c.plain, datamodule=_datamodule(), nll_options={"step": 8}),
+        InputTypeError,
+        ["['step'] unknown", "steps"],
+    ),
     "evaluate missing checkpoint": (
         "flowdiff.evaluate('missing.ckpt')",
         lambda c: flowdiff.evaluate(c.folder / "missing.ckpt"),
@@ -419,6 +485,12 @@ CASES = {
         ["missing.ckpt"],
     ),
 }
+
+
+def _fifo(path: Path) -> Path:
+    if not path.exists():
+        os.mkfifo(path)
+    return path
 
 
 def _datamodule():

@@ -31,7 +31,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from flowdiff.checkpoints.integrity import check_checkpoint_bytes
 from flowdiff.checkpoints.upgrade import upgrade
-from flowdiff.errors import DiskFullError
+from flowdiff.errors import DiskFullError, OutputError
 
 #: Prefix of the temporary files; a leftover one (from a kill mid-write) is safe to delete.
 TEMP_PREFIX = ".flowdiff-tmp-"
@@ -104,12 +104,21 @@ def atomic_path(path: str | Path, what: str = "") -> Iterator[Path]:
             message names it and says so.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Writes into one folder are sequential: a temporary file here was left by a killed process.
-    for stale in path.parent.glob(f"{TEMP_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-    handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    if path.exists() and not path.is_file():  # the rename would replace /dev/null, a FIFO...
+        raise OutputError(
+            f"cannot write {what or 'file'} {str(path)!r}: it exists and is not a regular file "
+            "(a folder, device, pipe or socket), which writing would replace; give a file path."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Writes into one folder are sequential: a temporary file here was left by a killed
+        # process.
+        for stale in path.parent.glob(f"{TEMP_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        handle, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    except OSError as error:
+        raise _write_error(path, error, what) from None
     os.close(handle)
     try:
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from the group
@@ -119,11 +128,37 @@ def atomic_path(path: str | Path, what: str = "") -> Iterator[Path]:
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        full = disk_full(error)
-        if full is None:
+        if disk_full(error) is None and not isinstance(error, OSError):
             raise
-        raise _disk_full_error(path, full, what) from None
+        raise _write_error(path, error, what) from None
     _fsync_folder(path.parent)
+
+
+def write_reason(folder: Path, error: BaseException) -> str:
+    """Why ``folder`` could not be written in: a file where a folder must be, else the error's
+    own words (``Permission denied``, ``Read-only file system``...)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{str(existing)!r} is a file, not a folder"
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _write_error(path: Path, error: BaseException, what: str) -> OutputError:
+    """One line naming ``path`` for a write that failed: disk full, or any other ``OSError``
+    (no permission, a read-only or missing folder), never the temporary file's name."""
+    full = disk_full(error)
+    if full is not None:
+        return _disk_full_error(path, full, what)
+    if isinstance(error, OutputError):
+        return error
+    kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+    reason = write_reason(path.parent, error)
+    return OutputError(
+        f"cannot write {what or 'file'} {str(path)!r}: {reason} (in {str(path.parent)!r}); "
+        f"{kept}. Write it to a folder you can write to."
+    )
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], what: str = "") -> None:

@@ -8,16 +8,19 @@ Used by notebooks, benchmarks and tests to build a run without the CLI:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from flowdiff.config.location import config_dir
 from flowdiff.config.settings import resolve_settings
+from flowdiff.errors import ConfigError, InputTypeError
 
 
 def compose_config(
@@ -40,9 +43,14 @@ def compose_config(
         The composed config, with its ``hydra`` node and its shortcuts resolved
         (:func:`~flowdiff.config.settings.resolve_settings`).
     """
+    overrides = check_arguments(config_name, overrides, output_dir)
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir(), version_base="1.3"):
-        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    try:
+        with initialize_config_dir(config_dir(), version_base="1.3"):
+            cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    except HydraException as error:  # Hydra's own words, on one line, without its search path
+        words = str(error).split("Config search path:")[0].split()
+        raise ConfigError(f"compose_config({config_name!r}, ...): {' '.join(words)}") from error
     with open_dict(cfg):
         cfg.hydra.job.config_name = config_name
     if output_dir is None:
@@ -53,3 +61,29 @@ def compose_config(
         cfg.hydra.runtime.output_dir = str(output_dir)
     HydraConfig().set_config(cfg)
     return resolve_settings(cfg)
+
+
+def check_arguments(config_name, overrides, output_dir) -> list[str]:
+    """``config_name`` a string, ``overrides`` a list of ``key=value`` strings (a bare string
+    would be read letter by letter), ``output_dir`` a path or ``None``.
+
+    Raises:
+        InputTypeError: naming the argument and what to give.
+    """
+    if not isinstance(config_name, str):
+        raise InputTypeError(
+            f"config_name must be a name such as 'train', not a {type(config_name).__name__}."
+        )
+    listed = None if isinstance(overrides, str | bytes) else _listed(overrides)
+    if listed is None or not all(isinstance(o, str) for o in listed):
+        raise InputTypeError(
+            f"overrides={overrides!r} must be a list of 'key=value' strings, e.g. "
+            "['trainer=cpu', 'max_epochs=5']."
+        )
+    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
+        raise InputTypeError(f"output_dir must be a folder path or None, not {output_dir!r}.")
+    return listed
+
+
+def _listed(overrides) -> list | None:
+    return list(overrides) if isinstance(overrides, Iterable) else None

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from flowdiff.data.in_memory import InMemoryDataModule
+from flowdiff.errors import DataError
 
 
 def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
@@ -30,6 +31,8 @@ def read_arrays(file: str | Path | None, keys: list[str]) -> dict[str, Tensor]:
     if file is None:
         raise ValueError("file=None: point it at an .npz or .pt file.")
     path = Path(file)
+    if path.is_dir():
+        raise DataError(f"file={str(path)!r} is a folder; point it at an .npz or .pt file in it.")
     if not path.is_file():
         raise FileNotFoundError(f"file={str(path)!r} does not exist.")
     try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
+
 from torch import Tensor
 
 from flowdiff.data.in_memory import InMemoryDataModule
 from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
+from flowdiff.errors import ConfigError
 
 
 class Toy2DDataModule(InMemoryDataModule):
@@ -22,6 +25,10 @@ class Toy2DDataModule(InMemoryDataModule):
         super().__init__(**kwargs)
         if name not in DISTRIBUTIONS:
             raise ValueError(f"name={name!r}; choose one of {sorted(DISTRIBUTIONS)}.")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+            raise ConfigError(f"num_samples={num_samples!r} must be a whole number, e.g. 20000.")
+        if num_samples < 1:
+            raise ConfigError(f"num_samples={num_samples} must be >= 1 (samples to draw).")
         self.name = name
         self.num_samples = num_samples
 

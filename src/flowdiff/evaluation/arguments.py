@@ -18,6 +18,7 @@ from lightning import LightningDataModule
 from flowdiff.errors import InputTypeError, InputValueError, NonFiniteSampleWarning
 from flowdiff.evaluation.posterior_calibration import CalibrationOptions
 from flowdiff.evaluation.suite import MetricOptions
+from flowdiff.metrics.likelihood import check_likelihood_options
 from flowdiff.model.input_checks import check_options
 from flowdiff.model.module import GenerativeModule
 from flowdiff.model.option_checks import check_int
@@ -52,6 +53,7 @@ def check_evaluate_args(
     for name, value in counts.items():
         check_int(name, value, minimum[name])
     _check_type("nll_options", options["nll_options"], dict, "a dict of keyword arguments")
+    check_likelihood_options(**(options["nll_options"] or {}))
     _check_type("metric_options", options["metric_options"], MetricOptions, "MetricOptions(...)")
     _check_type("calibration", options["calibration"], CalibrationOptions, "CalibrationOptions")
     if guidance_scale is None:

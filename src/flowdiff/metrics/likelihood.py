@@ -8,6 +8,7 @@ data's own units, ``log p_x(x) = log p_z(z) - sum(log scale)``.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from flow_matching.solver import ODESolver
@@ -15,7 +16,8 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import Tensor
 
-from flowdiff.samplers.ode import ADAPTIVE_METHODS
+from flowdiff.errors import InputTypeError, InputValueError, NonFiniteError
+from flowdiff.samplers.ode import ADAPTIVE_METHODS, METHODS
 
 #: Data of at most this many dimensions gets the exact divergence (one backward pass per
 #: dimension); larger data gets Hutchinson's unbiased estimate (one backward pass).
@@ -59,6 +61,56 @@ def _batch_log_likelihood(
     return log_p.detach() - log_scale
 
 
+def check_likelihood_options(
+    exact=None, method="dopri5", steps=100, atol=1e-5, rtol=1e-5, batch_size=500, seed=0, **rest
+) -> None:
+    """Refuse options of :func:`log_likelihood` of the wrong type or range, naming them, before
+    any integration (``steps=0`` was a ``ZeroDivisionError``, ``batch_size=0`` a ``range()``
+    error, an unknown method torchdiffeq's own).
+
+    Raises:
+        InputTypeError: an unknown option.
+        InputValueError: a value out of range.
+    """
+    if rest:
+        raise InputTypeError(
+            f"log-likelihood option(s) {sorted(rest)} unknown; use exact, method, steps, atol, "
+            "rtol, batch_size or seed."
+        )
+    if method not in METHODS:
+        raise InputValueError(
+            f"method={method!r} is not a torchdiffeq method; choose one of {sorted(METHODS)}."
+        )
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InputValueError(f"{name}={value!r} must be a whole number >= 1.")
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (real and math.isfinite(value) and value > 0):
+            raise InputValueError(f"{name}={value!r} must be a positive number, e.g. 1e-5.")
+    if exact is not None and not isinstance(exact, bool):
+        raise InputTypeError(f"exact={exact!r} must be True, False or None (by dimension).")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputTypeError(f"seed={seed!r} must be a whole number.")
+
+
+def _integrate(model, x: Tensor, cond, exact: bool, options: dict, on_time) -> Tensor:
+    """:func:`_batch_log_likelihood`, torchdiffeq's bare ``AssertionError: underflow in dt``
+    (an adaptive step that shrank to nothing: values far outside the training data) said as a
+    :class:`~flowdiff.errors.NonFiniteError` with what to do."""
+    try:
+        return _batch_log_likelihood(model, x, cond, exact, options, on_time)
+    except AssertionError as error:
+        if "underflow in dt" not in str(error):
+            raise
+        raise NonFiniteError(
+            f"the log-likelihood ODE (method={options['method']!r}) could not be integrated: "
+            "its step size shrank to zero, as it does for values far outside the training data "
+            f"(largest |value| here {float(x.abs().max()):.3g}); check those inputs, or use a "
+            "fixed-step method (method='rk4', steps=...)."
+        ) from None
+
+
 def log_likelihood(
     model,
     x: Tensor,
@@ -99,6 +151,7 @@ def log_likelihood(
             f"The likelihood needs a flow-matching model; this one has a "
             f"{type(model.path).__name__}. Set nll=false for diffusion models."
         )
+    check_likelihood_options(exact, method, steps, atol, rtol, batch_size, seed)
     dim = math.prod(x.shape[1:])
     exact = dim <= EXACT_MAX_DIM if exact is None else exact
     adaptive = method in ADAPTIVE_METHODS
@@ -116,7 +169,7 @@ def log_likelihood(
             chunk = x[part].to(model.device)
             # float(t) syncs a GPU: only when the bar is shown
             on_time = _reporter(bar, task, start, len(chunk)) if console.is_terminal else None
-            parts.append(_batch_log_likelihood(model, chunk, chunk_cond, exact, options, on_time))
+            parts.append(_integrate(model, chunk, chunk_cond, exact, options, on_time))
         bar.update(task, completed=len(x))
     return torch.cat(parts)
 

@@ -17,7 +17,9 @@ def check_device(device: Any, what: str = "device") -> None:
     Raises:
         DeviceError: naming ``what`` and how many GPUs there are.
     """
-    if not isinstance(device, (str, torch.device)) or str(device) == "auto":
+    if isinstance(device, bool) or str(device) == "auto":
+        return
+    if not isinstance(device, (str, torch.device, int)):  # an int is a GPU index to torch
         return
     try:
         device = torch.device(device)

@@ -22,7 +22,7 @@ import torch
 from huggingface_hub import constants
 from safetensors import safe_open
 
-from flowdiff.checkpoints.atomic_io import TEMP_PREFIX, disk_full
+from flowdiff.checkpoints.atomic_io import TEMP_PREFIX, disk_full, write_reason
 from flowdiff.checkpoints.integrity import DIGEST_KEY, check_safetensors, read_json_config
 from flowdiff.errors import (
     CheckpointError,
@@ -30,6 +30,7 @@ from flowdiff.errors import (
     InputTypeError,
     InputValueError,
     ModelNotFoundError,
+    OutputError,
 )
 
 #: a Hugging Face Hub repository id: ``owner/name``
@@ -156,8 +157,15 @@ def write_folder(folder: str | Path, write: Callable[[Path], None]) -> None:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputValueError(f"save_directory={str(folder)!r} is a file; give a folder path.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}.", dir=folder.parent))
+    except OSError as error:  # no permission, a read-only or missing file system: name it
+        reason = write_reason(folder.parent, error)
+        raise OutputError(
+            f"cannot write the model folder {str(folder)!r}: {reason} (in "
+            f"{str(folder.parent)!r}); nothing was written. Save it to a folder you can write to."
+        ) from None
     try:
         write(temp)
         if not folder.exists():

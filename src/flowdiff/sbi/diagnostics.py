@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from flowdiff.errors import DataError
 from flowdiff.metrics.calibration import (
     rank_pvalues,
     sbc_ranks,
     tarp_credibility,
     uniformity_pvalue,
 )
+from flowdiff.sbi import calibration_checks as checks
 
 if TYPE_CHECKING:  # matplotlib and scikit-learn are imported where used: a fast import
     from matplotlib.figure import Figure
@@ -89,9 +91,17 @@ def calibration_from_samples(
     theta, samples, alpha: float = 0.01, seed: int = 0, labels: list[str] | None = None
 ) -> Calibration:
     """:class:`Calibration` of posterior draws ``samples`` ``(S, N, D)`` for true parameters
-    ``theta`` ``(N, D)`` (any posterior, e.g. an exact one or sbi's)."""
-    theta = np.asarray(theta, dtype=np.float64).reshape(len(theta), -1)
-    samples = np.asarray(samples, dtype=np.float64)
+    ``theta`` ``(N, D)`` (any posterior, e.g. an exact one or sbi's).
+
+    Raises:
+        DataError, ConfigError: mis-shaped or non-finite ``theta``/``samples``, ``alpha``
+            outside (0, 1), before any rank is computed.
+    """
+    theta = checks.numbers_of(theta, "theta")
+    samples = checks.numbers_of(samples, "samples")
+    checks.check_draws(theta, samples)
+    theta = theta.reshape(len(theta), -1)
+    checks.check_options(alpha, seed, labels, theta.shape[1])
     ranks = sbc_ranks(theta, samples)
     credibility = tarp_credibility(theta, samples, seed)
     return Calibration(
@@ -128,9 +138,17 @@ def calibration(
         alpha: significance level of the uniformity tests.
         seed: seed of the draws, the rank jitter and the TARP reference points.
         labels: parameter names for the figures.
+
+    Raises:
+        DataError, ConfigError: bad ``theta``, ``x`` or options, before anything is drawn.
     """
-    samples = draws(posterior, num_samples, torch.as_tensor(x), seed, batched=True)
-    theta = torch.as_tensor(theta).double().cpu().numpy()
+    theta = checks.numbers_of(theta, "theta")
+    checks.check_pairs(theta, checks.numbers_of(x, "x"))
+    checks.check_posterior(posterior, theta)
+    checks.check_count(num_samples, "num_samples")
+    checks.check_options(alpha, seed, labels, theta[0].size)
+    x = checks.as_tensor(x, "x")
+    samples = draws(posterior, num_samples, x, seed, batched=True)
     return calibration_from_samples(theta, samples.double().cpu().numpy(), alpha, seed, labels)
 
 
@@ -156,6 +174,17 @@ def posterior_c2st(posterior, x_o, reference, seed: int = 0, folds: int = 5) -> 
     posterior samples ``(M, D)`` (e.g. exact ones): 0.5 is indistinguishable."""
     from flowdiff.metrics.c2st import c2st
 
-    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
-    drawn = draws(posterior, len(reference), torch.as_tensor(x_o), seed, batched=False)
+    checks.check_posterior(posterior)
+    reference = checks.numbers_of(reference, "reference")
+    checks.check_reference(reference, posterior, folds)
+    checks.check_options(0.5, seed)
+    x_o = checks.as_tensor(x_o, "x_o")
+    x_shape = getattr(posterior, "x_shape", None)
+    if x_shape is not None and tuple(x_o.shape) not in (tuple(x_shape), (1, *x_shape)):
+        raise DataError(
+            f"x_o has shape {list(x_o.shape)}; posterior_c2st compares the draws for ONE "
+            f"observation {list(x_shape)} with its reference posterior draws."
+        )
+    reference = reference.reshape(len(reference), -1)
+    drawn = draws(posterior, len(reference), x_o, seed, batched=False)
     return c2st(reference, drawn.double().reshape(len(reference), -1).numpy(), folds, seed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -18,6 +19,23 @@ from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import Tensor, nn
 
 from flowdiff.components import describe
+from flowdiff.errors import ConfigError
+
+
+def _whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_sizes(owner: object, x_shape, **sizes) -> None:
+    """``x_shape`` a list of positive ints and each size a whole number >= 1, named."""
+    name = type(owner).__name__
+    shape_ok = isinstance(x_shape, Sequence) and not isinstance(x_shape, str) and x_shape
+    if not shape_ok or not all(_whole(n) and n >= 1 for n in x_shape):
+        raise ConfigError(f"{name}: x_shape={x_shape!r} must be a list of positive ints, e.g. [3].")
+    for key, value in sizes.items():
+        values = value if isinstance(value, Sequence) else [value]
+        if not all(_whole(v) and v >= 1 for v in values):
+            raise ConfigError(f"{name}: {key}={value!r} must be whole numbers >= 1.")
 
 
 def embedding_features(embedding: nn.Module, x_shape: Sequence[int]) -> int:
@@ -85,6 +103,9 @@ class MLPEmbedding(HyperparametersMixin, nn.Module):
     def __init__(self, x_shape: Sequence[int], out_features: int = 32, hidden: int = 64,
                  depth: int = 2):  # fmt: skip
         super().__init__()
+        _check_sizes(self, x_shape, out_features=out_features, hidden=hidden)
+        if not _whole(depth) or depth < 0:
+            raise ConfigError(f"MLPEmbedding: depth={depth!r} must be a whole number >= 0.")
         self.save_hyperparameters()
         self.out_features = out_features
         self.net = _mlp([math.prod(x_shape), *[hidden] * depth, out_features])
@@ -111,16 +132,27 @@ class _ConvEmbedding(HyperparametersMixin, nn.Module):
     def __init__(self, x_shape: Sequence[int], out_features: int = 32,
                  channels: Sequence[int] = (16, 32), kernel_size: int = 5):  # fmt: skip
         super().__init__()
+        _check_sizes(self, x_shape, out_features=out_features, channels=channels,
+                     kernel_size=kernel_size)  # fmt: skip
         self.save_hyperparameters()
         self.out_features = out_features
         self.x_shape = tuple(x_shape)
         self.input_shape = self.x_shape if len(x_shape) > self.dims else (1, *x_shape)
         if len(self.input_shape) != self.dims + 1:
             kind = "[T] or [C, T]" if self.dims == 1 else "[H, W] or [C, H, W]"
-            raise ValueError(f"x_shape={list(x_shape)}: {type(self).__name__} takes {kind}.")
+            raise ConfigError(f"x_shape={list(x_shape)}: {type(self).__name__} takes {kind}.")
         self.convs = _conv_stack(self.dims, [self.input_shape[0], *channels], kernel_size)
-        with torch.no_grad():
-            width = self.convs(torch.zeros(1, *self.input_shape)).numel()
+        try:
+            with torch.no_grad():
+                width = self.convs(torch.zeros(1, *self.input_shape)).numel()
+        except RuntimeError:  # a pooling left with nothing to pool
+            width = 0
+        if width == 0:  # every pooling halves: nothing would be left for the linear head
+            raise ConfigError(
+                f"x_shape={list(x_shape)} is too small for {type(self).__name__}'s "
+                f"{len(channels)} convolutions, each halving it; use fewer channels=[...] (or "
+                "MLPEmbedding)."
+            )
         self.head = nn.Linear(width, out_features)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -147,9 +179,10 @@ class SetEmbedding(HyperparametersMixin, nn.Module):
 
     def __init__(self, x_shape: Sequence[int], out_features: int = 32, hidden: int = 64):
         super().__init__()
+        _check_sizes(self, x_shape, out_features=out_features, hidden=hidden)
         self.save_hyperparameters()
         if len(x_shape) != 2:
-            raise ValueError(f"x_shape={list(x_shape)}: SetEmbedding takes [n_trials, D].")
+            raise ConfigError(f"x_shape={list(x_shape)}: SetEmbedding takes [n_trials, D].")
         self.out_features = out_features
         self.phi = _mlp([x_shape[1], hidden, hidden])
         self.rho = _mlp([hidden, hidden, out_features])

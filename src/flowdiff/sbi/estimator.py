@@ -126,7 +126,7 @@ class PosteriorEstimator:
         for name, value in self.settings.items():
             check_setting(name, value)
         self.network, self.path, self.prior = network, path, prior
-        self.embedding_net, self.output_dir = embedding_net, output_dir
+        self.embedding_net, self.output_dir = embedding_net, fitting.output_path(output_dir)
         self.lean = lean_overrides(figures, tensorboard, progress)
         self.extra = list(overrides)
         self.overrides: list[str] = []  # set by fit(): the command-line overrides of the run
@@ -208,7 +208,7 @@ class PosteriorEstimator:
             settings = {**self.budget_settings(len(theta), settings), **settings}
             cfg = self.config(theta.shape[1:], x.shape[1:], folder, settings)
             check_split(len(theta), cfg.data.val_fraction)
-            fitting.drop_resume_checkpoint(cfg, temporary=self.output_dir is None)
+            fitting.drop_resume_checkpoint(cfg, self.output_dir)
             if limit is not None:
                 cfg.max_time = limit
                 self.overrides.append(f"max_time={limit}")

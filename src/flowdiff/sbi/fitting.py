@@ -4,11 +4,13 @@ split before training and of the result after it."""
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from flowdiff.errors import DataError, NonFiniteError
+from flowdiff.errors import ConfigError, DataError, NonFiniteError, OutputError
 
 #: Fewest simulations in each of the training and validation splits.
 MIN_PER_SPLIT = 2
@@ -32,12 +34,43 @@ def lean_overrides(figures: bool, tensorboard: bool, progress: bool) -> list[str
     return overrides
 
 
-def drop_resume_checkpoint(cfg: DictConfig, temporary: bool) -> None:
-    """No ``last.ckpt`` for a fit in a ``temporary`` folder: the folder is removed when ``fit``
-    returns or fails, so the file could never be resumed from, and at 1,000 simulations (epochs
-    of 3 steps) rewriting it after every epoch took a fifth of the fit. The best checkpoint
-    stays: early stopping restores its weights. A run folder that stays keeps ``last.ckpt``."""
-    if not temporary:
+def output_path(output_dir) -> Path | None:
+    """The estimator's ``output_dir`` as a path (``None``: a temporary folder per fit)."""
+    if output_dir is None or (isinstance(output_dir, (str, os.PathLike)) and str(output_dir)):
+        return None if output_dir is None else Path(output_dir)
+    raise ConfigError(f"output_dir={output_dir!r} must be a folder path, or None (temporary).")
+
+
+def check_output_dir(folder: Path) -> None:
+    """A run folder that can be made and holds no earlier fit's checkpoints, said in the
+    estimator's words (the command line's names ``hydra.run.dir`` and ``run_name``).
+
+    Raises:
+        OutputError: naming ``output_dir`` and the fix.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output_dir={str(folder)!r} cannot be made: {str(existing)!r} is a file; give "
+            "PosteriorEstimator another output_dir (or None for a temporary folder)."
+        )
+    if any((folder / "checkpoints").glob("*.ckpt")):
+        raise OutputError(
+            f"output_dir={str(folder)!r} already holds the checkpoints of an earlier fit; give "
+            "another output_dir (or None for a temporary folder) so nothing is overwritten."
+        )
+
+
+def drop_resume_checkpoint(cfg: DictConfig, output_dir: Path | None) -> None:
+    """A given ``output_dir`` is checked (:func:`check_output_dir`). No ``last.ckpt`` for a fit
+    in a temporary folder: the folder is removed when ``fit`` returns or fails, so the file
+    could never be resumed from, and at 1,000 simulations (epochs of 3 steps) rewriting it
+    after every epoch took a fifth of the fit. The best checkpoint stays: early stopping
+    restores its weights. A run folder that stays keeps ``last.ckpt``."""
+    if output_dir is not None:
+        check_output_dir(output_dir)
         return
     with open_dict(cfg):
         cfg.callbacks.last_checkpoint = None

@@ -38,6 +38,12 @@ def check_simulations(theta: Tensor, x: Tensor) -> None:
                 f"{name} has shape {list(value.shape)}; give one row per simulation, shape "
                 f"(N, *shape), e.g. {name}[:, None] for a single number per simulation."
             )
+    for name, value in (("theta", theta), ("x", x)):
+        if value.shape[1:].numel() == 0:
+            raise DataError(
+                f"{name} has shape {list(value.shape)}: each simulation holds no values; give "
+                f"at least one number per simulation, (N, *shape) with no zero in shape."
+            )
     if len(theta) != len(x):
         raise DataError(
             f"theta has {len(theta)} rows (shape {list(theta.shape)}) but x has {len(x)} "

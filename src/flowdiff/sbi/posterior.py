@@ -18,9 +18,11 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from flowdiff.errors import DataError
-from flowdiff.metrics.likelihood import log_likelihood
+from flowdiff.metrics.likelihood import check_likelihood_options, log_likelihood
+from flowdiff.model.devices import check_device
 from flowdiff.model.module import GenerativeModule
 from flowdiff.sbi import files
+from flowdiff.sbi.calibration_checks import check_count
 from flowdiff.sbi.draws import (
     check_density,
     check_drawn,
@@ -58,6 +60,11 @@ class Posterior:
         config: DictConfig | None = None,
         simulations: tuple[Tensor, Tensor] | None = None,
     ):
+        if not isinstance(model, GenerativeModule):
+            raise DataError(
+                f"model must be a trained GenerativeModule, not a {type(model).__name__}; load "
+                "a saved posterior with Posterior.load(path)."
+            )
         network_cond = getattr(model.network, "hparams", {}).get("cond_shape")
         cond_shape = model.hparams.get("cond_shape") or network_cond
         if not cond_shape:
@@ -88,6 +95,7 @@ class Posterior:
 
     def to(self, device: str | torch.device) -> Posterior:
         """Move the network (and draws, densities) to ``device``; returns the posterior."""
+        check_device(device)
         self.model.to(device)
         if self.default_x is not None:
             self.default_x = self.default_x.to(device)
@@ -192,6 +200,8 @@ class Posterior:
         x_o, _ = self._observations(x)
         if len(x_o) != 1:
             raise DataError(f"map() takes one observation; x holds {len(x_o)}.")
+        check_count(num_init_samples, "num_init_samples")
+        check_likelihood_options(method="rk4", steps=steps)
         draws = self.sample((num_init_samples,), x=x_o[0])
         log_q = self.log_prob(draws, x=x_o[0], method="rk4", steps=steps)
         return draws[int(torch.argmax(log_q))].unsqueeze(0)
@@ -214,6 +224,7 @@ class Posterior:
             ``(N,)`` (or a scalar for one theta), ``-inf`` outside the prior's support.
         """
         options.pop("track_gradients", None)
+        check_likelihood_options(**options)
         check_density(self.model)
         theta = as_float_tensor(theta, "theta").to(self.device)
         single_theta = tuple(theta.shape) == self.theta_shape

@@ -21,8 +21,10 @@ import torch
 from torch import Tensor
 
 from flowdiff.errors import ConfigError, DataError
+from flowdiff.metrics.likelihood import check_likelihood_options
+from flowdiff.sbi.calibration_checks import check_count
 from flowdiff.sbi.estimator import PosteriorEstimator
-from flowdiff.sbi.inputs import as_float_tensor, check_prior
+from flowdiff.sbi.inputs import as_float_tensor, check_finite, check_prior
 from flowdiff.sbi.posterior import Posterior
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class TruncatedRounds:
         check_prior(prior, tuple(torch.as_tensor(prior.sample((1,))).shape[1:]))
         self.simulator, self.prior, self.budget = simulator, prior, list(simulations)
         self.x_o = as_float_tensor(x_o, "x_o")
+        check_finite(self.x_o.unsqueeze(0), "x_o")
+        check_likelihood_options(**(log_prob_options or {}))
+        check_count(region_samples, "region_samples")
         self.estimator = estimator or PosteriorEstimator(prior=prior, progress=False)
         self.quantile, self.tolerance = quantile, tolerance
         self.options = log_prob_options or {"method": "rk4", "steps": 8}
@@ -101,6 +106,8 @@ class TruncatedRounds:
         for index, count in enumerate(self.budget):
             theta, mass = self._propose(posterior, threshold, count)
             self._add(theta, self._simulate(theta))
+            if index == 0:
+                self._check_x_o(tuple(self.x.shape[1:]))
             self.history.append(Round(count, mass, threshold))
             log.info("round %d: %d simulations, region prior mass %.3g", index + 1, count, mass)
             posterior = self.estimator.fit(self.theta, self.x)
@@ -108,6 +115,15 @@ class TruncatedRounds:
                 break
             threshold = self._threshold(posterior)
         return posterior
+
+    def _check_x_o(self, x_shape: tuple[int, ...]) -> None:
+        """``x_o`` is one observation shaped as the simulator's, checked before any training."""
+        if tuple(self.x_o.shape) not in (x_shape, (1, *x_shape)):
+            raise DataError(
+                f"x_o has shape {list(self.x_o.shape)}, but simulator(theta) returns "
+                f"observations of shape {list(x_shape)}; give the one observation to infer "
+                "from, of that shape."
+            )
 
     def _simulate(self, theta: Tensor) -> Tensor:
         x = as_float_tensor(self.simulator(theta), "simulator(theta)")

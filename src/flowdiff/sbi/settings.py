@@ -13,10 +13,12 @@ import numbers
 import re
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
+from flowdiff.compat import lightning_precisions
 from flowdiff.config.settings import RENAMED, SHORTCUTS
-from flowdiff.errors import ConfigError, warn_renamed
+from flowdiff.errors import ConfigError, DeviceError, warn_renamed
 
 #: Argument name -> config key (``network.`` keys are relative to the network's own config).
 SETTINGS = {
@@ -38,6 +40,8 @@ SETTINGS = {
 #: Older names still taken, with a deprecation warning: old name -> current name.
 ALIASES = {"sampling_steps": "steps"}
 
+#: Lightning's accelerator names
+_ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 _POSITIVE_INT = ("batch_size", "max_epochs", "steps", "hidden", "patience")
 _DD_HH_MM_SS = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
 
@@ -130,6 +134,26 @@ def check_setting(name: str, value: Any) -> None:
         )
     if name in ("accelerator", "precision") and not isinstance(value, (str, int)):
         raise ConfigError(f"{name}={value!r} must be a string such as 'cpu' or 'bf16-mixed'.")
+    if name in ("accelerator", "precision"):
+        check_trainer_choice(name, value)
+
+
+def check_trainer_choice(name: str, value: Any) -> None:
+    """``accelerator``/``precision`` among Lightning's names, and a GPU that is there, before
+    the trainer is built (Lightning's own error comes inside Hydra's, after composing).
+
+    Raises:
+        ConfigError: an unknown name.
+        DeviceError: a GPU asked for where there is none.
+    """
+    choices = _ACCELERATORS if name == "accelerator" else lightning_precisions()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {sorted(set(map(str, choices)))}.")
+    if name == "accelerator" and value in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise DeviceError(
+            f"accelerator={value!r} asks for a GPU, but this machine has none that torch can "
+            "use; use accelerator='cpu' (or 'auto': a GPU when there is one)."
+        )
 
 
 def apply_settings(cfg: DictConfig, values: dict[str, Any], network_key: str) -> None:

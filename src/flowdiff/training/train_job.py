@@ -27,6 +27,7 @@ from flowdiff.compat import lightning_leaf_specs
 from flowdiff.config.checks import preflight
 from flowdiff.config.hardware import fit_to_hardware
 from flowdiff.config.settings import resolve_settings
+from flowdiff.errors import InputTypeError
 from flowdiff.model.module import GenerativeModule
 from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
@@ -169,6 +170,8 @@ def train(cfg: DictConfig, quiet: bool = True) -> dict[str, float]:
     Returns:
         The trainer's final callback metrics (e.g. ``val/loss``) as floats.
     """
+    if not isinstance(cfg, DictConfig):
+        raise InputTypeError(f"cfg must be a config from flowdiff.compose_config(), not {cfg!r}.")
     _, trainer = fit(cfg, quiet=quiet)
     folder = _run_folder(cfg)
     if folder is not None:  # a sweep's jobs: outputs/multirun/<date>/<time>/<job number>/

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowdiff.data import DigitsDataModule, TensorBatches, Toy2DDataModule
+from flowdiff.data import ArraysDataModule, DigitsDataModule, TensorBatches, Toy2DDataModule
 from flowdiff.data.toy2d_distributions import DISTRIBUTIONS, sample_toy2d
 from flowdiff.model.normalizer import Normalizer
 
@@ -75,6 +75,9 @@ def test_digits_from_a_data_dir(tmp_path):
         (lambda d: Toy2DDataModule(name="donut"), "^name='donut'"),
         (lambda d: DigitsDataModule(shape=[1, 16, 16]), r"but shape=\[1, 16, 16\]; set shape="),
         (lambda d: DigitsDataModule(batch_size=0), "batch_size=0"),
+        (lambda d: Toy2DDataModule(num_samples=-5), r"^num_samples=-5 must be >= 1"),  # was torch's
+        (lambda d: Toy2DDataModule(num_samples=2.5), r"^num_samples=2.5 must be a whole number"),
+        (lambda d: ArraysDataModule(file=str(d), shape=[2]), "is a folder; point it at an .npz"),
     ],
 )
 def test_bad_data_settings_say_what_to_fix(tmp_path, make, message):
