@@ -73,7 +73,7 @@ class PosteriorEstimator:
         batch_size, max_epochs, base_lr, seed, patience, val_fraction: training (``patience``:
             validations without improvement before early stopping). ``batch_size`` and
             ``patience`` left out scale with the number of simulations
-            (:func:`~flowdiff.sbi.settings.budget_settings`: 32 and 47 at 1,000, 256 and 15 at
+            (:func:`~flowdiff.sbi.settings.budget_settings`: 32 and 24 at 1,000, 256 and 10 at
             10,000).
         hidden, depth, dropout: the network's size.
         steps: solver steps of the trained sampler (``sampling_steps`` on the command line);
