@@ -16,8 +16,8 @@ from flowdiff.sbi.prior import inside_support, rejection_sample
 #: Rows through the network in one call when ``max_sampling_batch_size`` is not given, on the
 #: CPU: the activations of a 128-wide MLP for 8,192 rows (4 MiB a layer) stay in the cache, while
 #: at 100,000 rows every elementwise operation streams 50 MB through memory; 10 x 10,000
-#: posterior draws took half the CPU time at 8,192 rows (docs/benchmarks.md#posterior-estimation-against-sbi;
-#: the measurement: studies/results/benchmarks_details-2026-12-07.md, speed at small budgets).
+#: posterior draws took half the CPU time at 8,192 rows (the measurement:
+#: studies/results/benchmarks_details-2026-12-07.md, section "Speed at small budgets").
 CPU_ROWS = 8192
 #: The same on an accelerator, where large calls keep the device busy.
 ACCELERATOR_ROWS = 100_000
