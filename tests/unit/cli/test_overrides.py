@@ -35,3 +35,13 @@ def test_null_in_a_sweep_list_of_a_group_is_no_option():
     ]
     keys = ["callbacks.ema=null,0.99", "ckpt_path=null,last"]  # plain keys: null is a value
     assert null_groups_removed(keys, CONFIG_DIR) == keys
+
+
+def test_compose_config_from_python_takes_group_null(tmp_path):
+    """``compose_config("train", ["logger=null"])`` (the docs' spelling, from Python) was Hydra's
+    "Config group override must be a string or a list. Got NoneType"."""
+    from flowdiff.config import compose_config
+
+    cfg = compose_config("train", ["logger=null"], output_dir=tmp_path)
+    assert cfg.get("logger") is None
+    assert compose_config("train", [], output_dir=tmp_path).logger.tensorboard
