@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from tests.acceptance.blocks import pages
-from tests.helpers.config import CONFIG_DIR, compose_config
+from tests.helpers.config import CONFIG_DIR, REPO, compose_config
 
 #: Network evaluations per step of each fixed-step ODE method.
 CALLS_PER_STEP = {"euler": 1, "midpoint": 2, "heun2": 2, "rk4": 4}
@@ -130,3 +130,60 @@ def test_stated_defaults_match_the_configs(what, pattern, read):
     for where, match in found:
         stated, configured = read(match)
         assert stated == configured, f"{where}: {match.group(0)!r}; the configs: {configured}"
+
+
+#: A measured figure: a metric or score named, and a decimal figure in the same paragraph.
+METRIC = re.compile(r"\b(c2st|w2|fid|mmd|nll|frechet|energy distance|scores?|scored)\b", re.I)
+FIGURE = re.compile(r"(?<![\w.])\d*\.\d{2,}\b")
+
+
+def _comment_paragraphs(text: str) -> list[tuple[int, str]]:
+    """Each run of full-line ``#`` comments of a YAML file, and each trailing comment, with
+    its first line."""
+    found, start, lines = [], None, []
+    for number, line in enumerate([*text.splitlines(), ""], 1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            start = start or number
+            lines.append(stripped)
+            continue
+        if lines:
+            found.append((start, " ".join(lines)))
+        start, lines = None, []
+        if " #" in line:
+            found.append((number, line.split(" #", 1)[1]))
+    return found
+
+
+def _prose_paragraphs(text: str) -> list[tuple[int, str]]:
+    """The paragraphs of a Markdown page outside fenced blocks, with their first line."""
+    found, start, lines, fenced = [], None, [], False
+    for number, line in enumerate([*text.splitlines(), ""], 1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if line.strip() and not fenced:
+            start = start or number
+            lines.append(line.strip())
+            continue
+        if lines:
+            found.append((start, " ".join(lines)))
+        start, lines = None, []
+    return found
+
+
+def test_configs_and_readme_link_measured_figures_instead_of_copying_them():
+    """Issue 22: a figure measured once lives in one docs section; config comments and the README
+    name that section (docs/benchmarks.md#...) and copy no metric values, which drift."""
+    places = [(path, _comment_paragraphs) for path in sorted(CONFIG_DIR.rglob("*.yaml"))]
+    places.append((REPO / "README.md", _prose_paragraphs))
+    copied = [
+        f"{path.relative_to(REPO)}:{line}: {METRIC.search(paragraph)[0]} ... "
+        f"{FIGURE.search(paragraph)[0]}"
+        for path, paragraphs in places
+        for line, paragraph in paragraphs(path.read_text())
+        if METRIC.search(paragraph) and FIGURE.search(paragraph)
+    ]
+    assert not copied, "measured figures copied (link the docs section instead):\n" + "\n".join(
+        copied
+    )

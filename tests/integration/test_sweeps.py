@@ -10,6 +10,7 @@ import math
 import sqlite3
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -79,13 +80,25 @@ def test_optuna_sweep_keeps_its_study_in_sqlite(monkeypatch, tmp_path):
         assert db.execute("select count(*) from trials").fetchone() == (1,)
 
 
+def _installed(monkeypatch, **versions: str) -> None:
+    """Make the sweep guard see these package versions (the others as installed)."""
+    real = sweep_guard.metadata.version
+    fake = SimpleNamespace(
+        version=lambda name: versions.get(name) or real(name),
+        PackageNotFoundError=sweep_guard.metadata.PackageNotFoundError,
+    )
+    monkeypatch.setattr(sweep_guard, "metadata", fake)
+
+
 def test_optuna_storage_on_sqlalchemy_2_names_the_fix(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(sweep_guard, "_major", lambda package: 2)
+    _installed(monkeypatch, optuna="2.10.1", sqlalchemy="2.0.36")
     args = ["-m", "hparams_search=digits_optuna", "hydra.sweeper.storage=sqlite:///optuna.db"]
     code, err = cli(train_cli.main, [*args, *TINY], capsys, monkeypatch, tmp_path)
     line = error_line(err)
     assert code == 1
     assert "hydra.sweeper.storage=sqlite:///optuna.db" in line
+    # The versions named are the ones installed (docs/reliability.md shows this line).
+    assert "Optuna 2.10.1" in line and "cannot use SQLAlchemy 2.0.36" in line
     assert f"pip install '{sweep_guard.OPTUNA_SQLALCHEMY}'" in line
     assert not (tmp_path / "optuna.db").exists()
 

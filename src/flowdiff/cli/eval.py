@@ -7,8 +7,6 @@ flowdiff-eval 'ckpt_paths=[outputs/fm/checkpoints/last.ckpt,outputs/ddpm/checkpo
 
 from __future__ import annotations
 
-import warnings
-
 import hydra
 from omegaconf import DictConfig
 
@@ -18,7 +16,6 @@ from flowdiff.config.location import config_dir
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
 def _main(cfg: DictConfig) -> None:
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     with user_errors(cfg):
         from flowdiff.evaluation.eval_job import evaluate_checkpoints
         from flowdiff.evaluation.report import print_tables

@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from flowdiff.cli.overrides import null_groups_removed
 from flowdiff.config.location import config_dir
 from flowdiff.config.settings import resolve_settings
 from flowdiff.errors import ConfigError, InputTypeError
@@ -35,7 +36,8 @@ def compose_config(
 
     Args:
         config_name: a top-level config, e.g. ``train`` or ``train_hf_diffusion``.
-        overrides: e.g. ``["model/network=unet", "batch_size=64"]``.
+        overrides: e.g. ``["model/network=unet", "batch_size=64"]``; ``logger=null`` (any
+            ``<group>=null``) leaves the group out, as on the command line.
         output_dir: the run folder; defaults to ``outputs/<run_name>`` for training configs and
             the working directory for the others (``sample``, ``eval``).
 
@@ -45,6 +47,7 @@ def compose_config(
     """
     overrides = check_arguments(config_name, overrides, output_dir)
     GlobalHydra.instance().clear()
+    overrides = null_groups_removed(list(overrides), config_dir())  # logger=null: ~logger
     try:
         with initialize_config_dir(config_dir(), version_base="1.3"):
             cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
