@@ -28,8 +28,8 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from flowdiff.cli.config_keys import with_config_keys
 from flowdiff.cli.extras import missing_extra_message
-from flowdiff.cli.overrides import null_groups_removed
 from flowdiff.config.location import config_dir
+from flowdiff.config.null_groups import null_groups_removed
 from flowdiff.config.settings import spelled_as_typed
 from flowdiff.errors import FlowdiffDeprecationWarning, FlowdiffError
 

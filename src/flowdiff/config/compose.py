@@ -18,8 +18,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from flowdiff.cli.overrides import null_groups_removed
 from flowdiff.config.location import config_dir
+from flowdiff.config.null_groups import null_groups_removed
 from flowdiff.config.settings import resolve_settings
 from flowdiff.errors import ConfigError, InputTypeError
 

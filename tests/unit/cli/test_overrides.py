@@ -3,7 +3,7 @@ for a plain key."""
 
 from __future__ import annotations
 
-from flowdiff.cli.overrides import null_groups_removed
+from flowdiff.config.null_groups import null_groups_removed
 from tests.helpers.config import CONFIG_DIR
 
 
