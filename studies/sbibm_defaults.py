@@ -67,6 +67,8 @@ CANDIDATES = {
     # shorter patience (2026-12-07, third round: time at small budgets)
     "scaled_half_patience": lambda n: scaled(n, 750),
     "scaled_quarter_patience": lambda n: scaled(n, 375),
+    # box priors learned through a logit (2026-12-07, fourth round)
+    "logit": lambda n: {**budget_settings(n), "theta_transform": "logit"},
 }
 PEERS = ("NPE", "FMPE")
 

@@ -432,3 +432,24 @@ def test_failed_start_leaves_no_run_folder(capsys, monkeypatch, tmp_path):
     (tmp_path / "run" / "notes.txt").write_text("mine")
     code, _ = train(["batch_size=0"], capsys, monkeypatch, tmp_path)
     assert code == 1 and (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+#: data.bounds (a box holding the samples, learned through a logit): its form and the data
+BOUNDS_CASES = {
+    "data.bounds not [low, high]": ("[1]", ["bounds=[1]", "bounds=[low, high]"]),
+    "data.bounds with low above high": ("[1,0]", ["bounds=[1, 0]", "low < high"]),
+    "samples outside data.bounds": ("[0,0.5]", ["lie outside bounds", "widen data.bounds"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BOUNDS_CASES))
+def test_bad_bounds_print_one_line(case, capsys, monkeypatch, tmp_path):
+    bounds, words = BOUNDS_CASES[case]
+    file = tmp_path / "x.npz"
+    np.savez(file, x=np.random.default_rng(0).uniform(0, 1, (40, 2)).astype("float32"))
+    args = ["data=arrays", f"data.file={file}", "data.shape=[2]", "data.cond_key=null"]
+    code, err = train([*args, f"data.bounds={bounds}"], capsys, monkeypatch, tmp_path)
+    line = error_line(err)
+    assert code == 1
+    for word in words:
+        assert word in line, line

@@ -23,6 +23,10 @@ from flowdiff.checkpoints.upgrade import upgrade
 from flowdiff.components import current_name, public_name
 from flowdiff.errors import CheckpointError, ModelNotFoundError
 
+#: ``Normalizer.BOUND_BUFFERS`` (flowdiff.model.normalizer; checkpoints/ does not import
+#: model/): buffers that checkpoints written before them lack, loaded as unbounded
+BOUND_BUFFERS = ("low", "high", "bounded")
+
 log = logging.getLogger(__name__)
 
 #: Environment variable that allows full unpickling wherever no flag can be passed.
@@ -107,7 +111,9 @@ def read_checkpoint(
 def _shape_differences(
     saved: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
 ) -> list[str]:
-    missing = sorted(set(expected) - set(saved))
+    # a normaliser's bounds came after the first checkpoints: older files load as unbounded
+    optional = {k for k in expected if k.rsplit(".", 1)[-1] in BOUND_BUFFERS and "normalizer." in k}
+    missing = sorted(set(expected) - set(saved) - optional)
     unexpected = sorted(set(saved) - set(expected))
     wrong = [
         f"{key}: checkpoint {tuple(saved[key].shape)} vs config {tuple(expected[key].shape)}"

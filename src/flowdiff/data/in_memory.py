@@ -9,6 +9,7 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from flowdiff.data.bounds import check_inside, parse_bounds
 from flowdiff.data.finite import handle_nonfinite
 from flowdiff.data.splits import check_fractions, split_indices
 from flowdiff.model.normalizer import Normalizer
@@ -68,6 +69,9 @@ class InMemoryDataModule(LightningDataModule):
         test_fraction: share of samples held out for testing (``test_dataloader``).
         cond_shape: expected shape of one float condition; checked against the loaded data.
         cond_normalization: ``standard``, ``range`` or ``none`` for float conditions.
+        bounds: ``[low, high]`` of a box the samples lie in (numbers or lists shaped like one
+            sample; see :func:`~flowdiff.data.bounds.parse_bounds`): those features are learned
+            through a logit and drawn strictly inside; samples outside are refused.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class InMemoryDataModule(LightningDataModule):
         test_fraction: float = 0.0,
         cond_shape: Sequence[int] | None = None,
         cond_normalization: str = "none",
+        bounds: Sequence | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -102,6 +107,9 @@ class InMemoryDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.nonfinite = nonfinite
         self.normalizer = Normalizer(self.shape)
+        self.bounds = None if bounds is None else parse_bounds(bounds, self.shape)
+        if self.bounds is not None:
+            self.normalizer.set_bounds(*self.bounds)
         self.train_set: TensorBatches | None = None
         self.val_set: TensorBatches | None = None
 
@@ -149,6 +157,8 @@ class InMemoryDataModule(LightningDataModule):
         x, cond = self.load()
         self._check(x, cond)
         x, cond = handle_nonfinite(x, cond, self.nonfinite, type(self).__name__)
+        if self.bounds is not None:
+            check_inside(x, *self.bounds, self.source())
         split = split_indices(len(x), self.val_fraction, self.test_fraction, self.seed)
         self.normalizer.fit(x[split.train], self.normalization)
         x = self.normalizer.normalize(x.float())

@@ -57,8 +57,7 @@ def _batch_log_likelihood(
     _, log_p = solver.compute_likelihood(
         x_1=z, log_p0=standard_normal_log_prob, exact_divergence=exact, **options
     )
-    log_scale = torch.log(model.normalizer.scale.to(x.dtype).abs()).sum()
-    return log_p.detach() - log_scale
+    return log_p.detach() + model.normalizer.log_abs_det(x).to(log_p)
 
 
 def check_likelihood_options(

@@ -1,4 +1,5 @@
-"""Affine normalisation of data, fitted on the training split and undone when sampling."""
+"""Normalisation of data, fitted on the training split and undone when sampling: affine, after
+a logit map for features bounded on both sides (parameters under a box prior)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,83 @@ from torch import Tensor, nn
 
 
 class Normalizer(nn.Module):
-    """``normalize(x) = (x - shift) / scale``, with ``shift`` and ``scale`` shaped like one sample.
+    """``normalize(x) = (open(x) - shift) / scale``, with ``shift`` and ``scale`` shaped like one
+    sample, and ``open`` the identity, or for ``bounded`` features (set by :meth:`set_bounds`)
+    the logit of ``(x - low) / (high - low)``: the model then lives on the
+    whole real line, and every sample it draws falls strictly inside the bounds.
 
-    Kept as buffers, so the statistics travel in every checkpoint of the module that owns them.
+    Kept as buffers, so the statistics and bounds travel in every checkpoint of the module that
+    owns them (checkpoints from before the bounds load as unbounded).
 
     Args:
         data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
     """
 
+    #: how close to a bound a value is taken before the logit (in units of the interval)
+    EDGE = 1e-6
+    #: buffers added after checkpoints were first written; older files load without them
+    #: (unbounded), and checkpoint checks do not count them missing (checkpoints.reading)
+    BOUND_BUFFERS = ("low", "high", "bounded")
+
     def __init__(self, data_shape: Sequence[int]):
         super().__init__()
         self.register_buffer("shift", torch.zeros(tuple(data_shape)))
         self.register_buffer("scale", torch.ones(tuple(data_shape)))
+        self.register_buffer("low", torch.zeros(tuple(data_shape)))
+        self.register_buffer("high", torch.ones(tuple(data_shape)))
+        self.register_buffer("bounded", torch.zeros(tuple(data_shape)))  # 1: bounded
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        unbounded = {"low": self.low * 0, "high": self.high * 0 + 1, "bounded": self.bounded * 0}
+        for name, value in unbounded.items():  # a checkpoint from before the bounds
+            state_dict.setdefault(prefix + name, value)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def mask(self) -> Tensor:
+        """Bool, one sample's shape: which features are mapped by the logit."""
+        return self.bounded > 0
+
+    def set_bounds(self, low: Tensor, high: Tensor) -> Normalizer:
+        """Bound the features where ``low`` and ``high`` (broadcast to one sample's shape) are
+        both finite, with ``low < high``; call before :meth:`fit`."""
+        low = torch.as_tensor(low, dtype=self.low.dtype).expand_as(self.low)
+        high = torch.as_tensor(high, dtype=self.high.dtype).expand_as(self.high)
+        both = torch.isfinite(low) & torch.isfinite(high)
+        if (both & (low >= high)).any():
+            raise ValueError("set_bounds: every bounded feature needs low < high.")
+        self.low.copy_(torch.where(both, low, 0))
+        self.high.copy_(torch.where(both, high, 1))
+        self.bounded.copy_(both.float())
+        return self
+
+    def _unit(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(bounded, u)``: the mask and ``(x - low) / (high - low)`` kept off the edges."""
+        low, high = self.low.to(x), self.high.to(x)
+        return self.mask.to(x.device), ((x - low) / (high - low)).clamp(self.EDGE, 1 - self.EDGE)
+
+    def _open(self, x: Tensor) -> Tensor:
+        if not self.mask.any():
+            return x
+        bounded, u = self._unit(x)
+        return torch.where(bounded, torch.logit(u), x)
+
+    def _close(self, y: Tensor) -> Tensor:
+        if not self.mask.any():
+            return y
+        low, high = self.low.to(y), self.high.to(y)
+        return torch.where(self.mask.to(y.device), low + (high - low) * torch.sigmoid(y), y)
 
     def fit(self, x: Tensor, mode: str) -> Normalizer:
-        """Set the statistics from training data ``x`` of shape ``(N, *data_shape)``.
+        """Set the statistics from training data ``x`` of shape ``(N, *data_shape)`` (after the
+        logit of bounded features).
 
         Args:
             x: training samples.
             mode: ``standard`` (per-feature mean 0, std 1), ``range`` (all values to [-1, 1],
                 one min/max for the whole dataset, as for images) or ``none``.
         """
-        x = x.double()
+        x = self._open(x.double())
         if mode == "standard":
             shift, scale = x.mean(0), x.std(0).clamp_min(1e-8)
         elif mode == "range":
@@ -51,10 +107,20 @@ class Normalizer(nn.Module):
             # one row expanded (one observation for many draws): stays one row expanded, so
             # the network can tell (networks.mlp)
             return self.normalize(x[:1]).expand_as(x)
-        return (x - self.shift.to(x.dtype)) / self.scale.to(x.dtype)
+        return (self._open(x) - self.shift.to(x.dtype)) / self.scale.to(x.dtype)
 
     def denormalize(self, x: Tensor) -> Tensor:
-        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
+        return self._close(x * self.scale.to(x.dtype) + self.shift.to(x.dtype))
+
+    def log_abs_det(self, x: Tensor) -> Tensor:
+        """``(N,)`` ``log |det d normalize / dx|`` at ``x`` ``(N, *data_shape)``: what a density
+        in normalised units gains in the data's units."""
+        log_det = -torch.log(self.scale.to(x.dtype).abs()).sum().expand(len(x))
+        if not self.mask.any():
+            return log_det
+        bounded, u = self._unit(x)
+        per_feature = -(torch.log((self.high - self.low).to(x)) + torch.log(u) + torch.log1p(-u))
+        return log_det + torch.where(bounded, per_feature, 0).flatten(1).sum(1)
 
 
 @runtime_checkable

@@ -11,6 +11,10 @@ from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from flowdiff.errors import ConfigError, DataError, NonFiniteError, OutputError
+from flowdiff.sbi.prior import box_bounds
+
+#: What PosteriorEstimator(theta_transform=...) takes.
+THETA_TRANSFORMS = ("none", "logit")
 
 #: Fewest simulations in each of the training and validation splits.
 MIN_PER_SPLIT = 2
@@ -122,3 +126,35 @@ def check_trained(trainer) -> None:
             "trained posterior to return. Check the simulations for extreme values (rescale "
             "theta or x), lower base_lr, or simulate more."
         )
+
+
+def check_theta_transform(theta_transform, prior) -> None:
+    """``theta_transform`` is one of :data:`THETA_TRANSFORMS`; ``"logit"`` needs a box prior."""
+    if theta_transform not in THETA_TRANSFORMS:
+        raise ConfigError(
+            f"theta_transform={theta_transform!r}; choose 'none' or 'logit' (parameters learned "
+            "through the logit of a box prior's bounds)."
+        )
+    if theta_transform == "logit" and box_bounds(prior) is None:
+        raise ConfigError(
+            f"theta_transform='logit' needs a prior whose support is a box with finite bounds "
+            f"(a uniform prior, sbi's BoxUniform); the prior is {type(prior).__name__}. Give "
+            "such a prior or theta_transform='none'."
+        )
+
+
+def apply_bounds(cfg: DictConfig, prior, theta_transform: str, theta_shape) -> list[str]:
+    """With ``theta_transform="logit"``, set ``data.bounds`` to the prior's box (see
+    :func:`~flowdiff.sbi.prior.box_bounds`): parameters are learned through a logit and drawn
+    inside it, with no draws to reject. Returns the override that says so (none otherwise)."""
+    if theta_transform != "logit":
+        return []
+    box = box_bounds(prior, theta_shape)
+    if box is None:
+        raise ConfigError(
+            f"theta_transform='logit': the prior's box does not fit parameters of shape "
+            f"{list(theta_shape)}; give a prior over them or theta_transform='none'."
+        )
+    with open_dict(cfg):
+        cfg.data.bounds = [box[0].tolist(), box[1].tolist()]
+    return [override_text("data.bounds", cfg)]

@@ -43,6 +43,26 @@ def inside_support(prior, theta: Tensor) -> Tensor:
     return torch.isfinite(log_p).reshape(len(theta), -1).all(1).cpu()
 
 
+def box_bounds(prior, theta_shape=None) -> tuple[Tensor, Tensor] | None:
+    """``(low, high)`` (shaped ``theta_shape`` when given) when the prior's support is a box
+    with finite bounds on every parameter (a uniform prior, sbi's ``BoxUniform``), else
+    ``None``."""
+    support = getattr(prior, "support", None)
+    while hasattr(support, "base_constraint"):  # constraints.independent(...)
+        support = support.base_constraint
+    low, high = getattr(support, "lower_bound", None), getattr(support, "upper_bound", None)
+    if low is None or high is None:
+        return None
+    try:
+        low, high = (torch.as_tensor(b).detach().float().cpu() for b in (low, high))
+        if theta_shape is not None:
+            low, high = low.expand(tuple(theta_shape)), high.expand(tuple(theta_shape))
+    except (RuntimeError, TypeError, ValueError):
+        return None
+    finite = torch.isfinite(low).all() and torch.isfinite(high).all()
+    return (low, high) if finite and bool((low < high).all()) else None
+
+
 def _device(prior, theta: Tensor) -> torch.device:
     for name in ("low", "loc", "mean"):
         value = getattr(prior, name, None)
