@@ -60,6 +60,10 @@ def inputs() -> dict[str, str]:
 
     given = {name: " ".join(args) for name, (args, _) in cases.CONFIG_CASES.items()}
     given |= {name: "data.data_dir=<folder>" for name in cases.DATA_CASES}
+    given |= {
+        name: f"data=arrays data.file=<x in [0, 1]> data.bounds={bounds}"
+        for name, (bounds, _) in cases.BOUNDS_CASES.items()
+    }
     for name, (main, args, _) in cases.JOB_CASES.items():
         program = "flowdiff-" + main.__name__.rsplit(".", 1)[-1]
         given[name] = " ".join([program, "ckpt_path=<file>", *args])

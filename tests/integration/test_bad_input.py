@@ -436,7 +436,7 @@ def test_failed_start_leaves_no_run_folder(capsys, monkeypatch, tmp_path):
 
 #: data.bounds (a box holding the samples, learned through a logit): its form and the data
 BOUNDS_CASES = {
-    "data.bounds not [low, high]": ("[1]", ["bounds=[1]", "bounds=[low, high]"]),
+    "data.bounds not two lists": ("[1]", ["bounds=[1]", "bounds=[low, high]"]),
     "data.bounds with low above high": ("[1,0]", ["bounds=[1, 0]", "low < high"]),
     "samples outside data.bounds": ("[0,0.5]", ["lie outside bounds", "widen data.bounds"]),
 }
