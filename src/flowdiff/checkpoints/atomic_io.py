@@ -30,6 +30,7 @@ from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from flowdiff.checkpoints.integrity import check_checkpoint_bytes
+from flowdiff.checkpoints.run_folders import nearest_existing
 from flowdiff.checkpoints.upgrade import upgrade
 from flowdiff.errors import DiskFullError, OutputError
 
@@ -137,9 +138,7 @@ def atomic_path(path: str | Path, what: str = "") -> Iterator[Path]:
 def write_reason(folder: Path, error: BaseException) -> str:
     """Why ``folder`` could not be written in: a file where a folder must be, else the error's
     own words (``Permission denied``, ``Read-only file system``...)."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if existing.exists() and not existing.is_dir():
         return f"{str(existing)!r} is a file, not a folder"
     return getattr(error, "strerror", None) or str(error)

@@ -113,3 +113,12 @@ def restore_earlier_record(folder: str | Path, subdir: str = ".hydra") -> bool:
     shutil.rmtree(record, ignore_errors=True)
     earlier.rename(record)
     return True
+
+
+def nearest_existing(folder: str | Path) -> Path:
+    """``folder`` itself if it exists, else its nearest existing parent (what a write into
+    ``folder`` meets first)."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing

@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig
 
+from flowdiff.checkpoints.run_folders import nearest_existing
 from flowdiff.config.value_types import check_value_types
 from flowdiff.errors import ConfigError, OutputError
 
@@ -140,9 +141,7 @@ def check_output_folder(folder: str | Path, resuming: bool) -> None:
             would overwrite ``checkpoints/`` of an earlier one.
     """
     folder = Path(folder)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise OutputError(
             f"output folder {str(folder)!r} cannot be made: {str(existing)!r} is a file; choose "

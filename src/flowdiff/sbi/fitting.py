@@ -10,6 +10,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from flowdiff.checkpoints.run_folders import nearest_existing
 from flowdiff.errors import ConfigError, DataError, NonFiniteError, OutputError
 from flowdiff.sbi.prior import box_bounds
 
@@ -52,9 +53,7 @@ def check_output_dir(folder: Path) -> None:
     Raises:
         OutputError: naming ``output_dir`` and the fix.
     """
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise OutputError(
             f"output_dir={str(folder)!r} cannot be made: {str(existing)!r} is a file; give "
