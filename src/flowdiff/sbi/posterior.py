@@ -17,7 +17,7 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
-from flowdiff.errors import DataError
+from flowdiff.errors import ConfigError, DataError
 from flowdiff.metrics.likelihood import check_likelihood_options, log_likelihood
 from flowdiff.model.devices import check_device
 from flowdiff.model.module import GenerativeModule
@@ -180,6 +180,8 @@ class Posterior:
     def _sample(self, sample_shape, x_o, generator, steps, min_acceptance, reject, batch):
         shape, n = sample_size(sample_shape)
         check_steps(steps)
+        if not isinstance(reject, bool):  # "no" would count as True
+            raise ConfigError(f"reject_outside_prior={reject!r} must be True or False.")
         batch = rows_per_call(batch, self.device)
         if n == 0:
             return torch.empty(*shape, len(x_o), *self.theta_shape, device=self.device)

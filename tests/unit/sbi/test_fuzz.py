@@ -96,6 +96,7 @@ BAD_SAMPLES = [
     ("sample_shape", lambda p, x: p.sample(("a",), x=x)),
     ("sample_shape", lambda p, x: p.sample(2.5, x=x)),
     ("steps", lambda p, x: p.sample((2,), x=x, steps=0)),
+    ("reject_outside_prior", lambda p, x: p.sample((2,), x=x, reject_outside_prior="no")),
     ("x", lambda p, x: p.sample((2,), x=x[:2])),
     ("x", lambda p, x: p.sample((2,), x=torch.full_like(x, float("nan")))),
     ("x", lambda p, x: p.sample((2,), x=torch.stack([x, x * float("inf")]))),
