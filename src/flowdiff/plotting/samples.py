@@ -60,7 +60,9 @@ def _scatter(fig: Figure, generated: Tensor, real: Tensor | None) -> None:
     panels = _panels(generated, real)
     both = np.concatenate([data.cpu().numpy() for data, _ in panels])
     low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
-    pad = 0.1 * (high - low)
+    # one point (or all equal along an axis) still gets a visible window, without matplotlib's
+    # "identical low and high xlims" warning
+    pad = np.where(high > low, 0.1 * (high - low), 0.5 * np.maximum(np.abs(high), 1.0))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (data, title) in zip(axes, panels, strict=True):
         points = data.cpu().numpy()

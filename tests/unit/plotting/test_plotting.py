@@ -105,3 +105,11 @@ def test_sample_grid_is_capped_and_about_square_for_any_count(count, labelled, t
     write_figures(tmp_path, images, cond, None, None, per_sample=False)
     png = matplotlib.image.imread(tmp_path / "samples.png")
     assert 0.5 <= png.shape[0] / png.shape[1] <= 2
+
+
+def test_a_single_2d_sample_is_plotted_without_a_warning(recwarn, tmp_path):
+    fig = comparison_figure(torch.tensor([[0.9, 0.2]]))
+    save_figure(fig, tmp_path / "one.png")
+    assert not [w for w in recwarn if "identical low and high" in str(w.message)]
+    x_low, x_high = fig.axes[0].get_xlim()
+    assert x_low < 0.9 < x_high
