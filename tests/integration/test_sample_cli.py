@@ -77,6 +77,16 @@ def test_vector_conditions_from_a_file(vector_ckpt, tmp_path, suffix):
     assert info["conditions"] == str(file) and info["num_samples"] == 7
 
 
+def test_num_samples_cycles_the_rows_of_a_short_conditions_file(vector_ckpt, tmp_path):
+    one = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)  # one observation, 5 draws for it
+    np.save(tmp_path / "obs.npy", one)
+    arrays, info = run_sample(
+        vector_ckpt, tmp_path / "out", f"conditions={tmp_path / 'obs.npy'}", "num_samples=5"
+    )
+    assert arrays["x"].shape == (5, 2) and np.allclose(arrays["cond"], one.repeat(5, 0))
+    assert info["num_samples"] == 5 and len(np.unique(arrays["x"][:, 0])) == 5
+
+
 def test_vector_validation_conditions_and_trajectories(vector_ckpt, tmp_path):
     arrays, _ = run_sample(vector_ckpt, tmp_path, "conditions=val", "save_trajectory=true")
     assert arrays["cond"].shape == (80, 3) and arrays["x"].shape == (80, 2)

@@ -118,8 +118,10 @@ def resolve_conditions(
         ckpt_path: its checkpoint, whose run folder rebuilds the validation set.
         conditions: ``None`` (labels or unconditional), ``"val"`` or a ``.npy``/``.npz`` path.
         labels: class labels to cycle through (class-conditional models only).
-        num_samples: samples to draw; for ``"val"`` and files, at most this many of their
-            conditions (all of them when ``None``).
+        num_samples: samples to draw; for ``"val"`` and files, one per condition (all of them
+            when ``None``): the first ``num_samples`` conditions when there are more, the
+            conditions cycled when there are fewer (``num_samples=2000`` with one observation:
+            2,000 draws for it).
         key: the array's key in a ``.npz`` file.
     """
     if conditions is None:
@@ -130,6 +132,7 @@ def resolve_conditions(
         x, cond = collect(datamodule.val_dataloader(), limit=num_samples)
         if cond is None:
             raise ValueError("conditions=val but the run's validation set has no conditions.")
+        x, cond = cycled(x, num_samples), cycled(cond, num_samples)
         cond = model.denormalize_cond(cond)  # generate takes conditions in data units
         check_conditions(model, cond, "val")
         return Conditions(cond, "val", real=model.normalizer.denormalize(x.to(model.device)))
@@ -137,4 +140,12 @@ def resolve_conditions(
     if getattr(model.network, "hparams", {}).get("cond_shape"):
         cond = cond.float()  # vectors stored as integers are still vectors
     check_conditions(model, cond, conditions)
-    return Conditions(cond[:num_samples], str(conditions))
+    return Conditions(cycled(cond[:num_samples], num_samples), str(conditions))
+
+
+def cycled(rows: Tensor, count: int | None) -> Tensor:
+    """``rows`` repeated in order (0, 1, ..., 0, 1, ...) to ``count`` rows when it holds fewer;
+    unchanged otherwise (or when ``count`` is ``None``)."""
+    if count is None or len(rows) == 0 or len(rows) >= count:
+        return rows
+    return rows[torch.arange(count, device=rows.device) % len(rows)]
