@@ -25,7 +25,7 @@ COMMON = [
     "trainer=multi_gpu",
     "trainer.accelerator=cpu",
     "trainer.devices=2",
-    "max_epochs=6",
+    "max_epochs=12",  # long enough that a kill after 1-3 epochs and 0.5 s lands mid-run
     "trainer.limit_train_batches=4",
     "trainer.limit_val_batches=1",
     "deterministic=true",
@@ -97,7 +97,7 @@ def test_ddp_run_killed_at_random_resumes_bitwise_equal(tmp_path):
     a = torch.load(
         straight_dir / "outputs" / "straight" / "checkpoints" / "last.ckpt", weights_only=False
     )
-    total = a["global_step"]  # 6 epochs of the batches each rank's half of the data fills
+    total = a["global_step"]  # 12 epochs of the batches each rank's half of the data fills
     assert total >= 12
 
     last = _killed_before_the_end(killed_dir, total, random.Random(int(time.time())))
