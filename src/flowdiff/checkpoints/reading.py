@@ -23,9 +23,9 @@ from flowdiff.checkpoints.upgrade import upgrade
 from flowdiff.components import current_name, public_name
 from flowdiff.errors import CheckpointError, ModelNotFoundError
 
-#: ``Normalizer.BOUND_BUFFERS`` (flowdiff.model.normalizer; checkpoints/ does not import
-#: model/): buffers that checkpoints written before them lack, loaded as unbounded
-BOUND_BUFFERS = ("low", "high", "bounded")
+#: ``Normalizer.ADDED_BUFFERS`` (flowdiff.model.normalizer; checkpoints/ does not import
+#: model/): buffers that checkpoints written before them lack, filled in when they load
+ADDED_BUFFERS = ("low", "high", "bounded", "data_min", "data_max")
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ def read_checkpoint(
 def _shape_differences(
     saved: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
 ) -> list[str]:
-    # a normaliser's bounds came after the first checkpoints: older files load as unbounded
-    optional = {k for k in expected if k.rsplit(".", 1)[-1] in BOUND_BUFFERS and "normalizer." in k}
+    # a normaliser's bounds and range came after the first checkpoints: older files load
+    # without them (as unbounded, with the range [-1, 1] meant)
+    optional = {k for k in expected if k.rsplit(".", 1)[-1] in ADDED_BUFFERS and "normalizer." in k}
     missing = sorted(set(expected) - set(saved) - optional)
     unexpected = sorted(set(saved) - set(expected))
     wrong = [

@@ -50,7 +50,7 @@ def reference_from(
     val_x, val_cond = collect(datamodule.val_dataloader(), limit)
 
     def data_units(x: Tensor) -> Tensor:
-        return model.normalizer.denormalize(x.float().to(model.device)).cpu()
+        return model.to_data_units(x.float().to(model.device)).cpu()
 
     def cond_units(cond: Tensor | None) -> Tensor | None:
         return None if cond is None else model.denormalize_cond(cond.to(model.device)).cpu()

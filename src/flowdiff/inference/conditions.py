@@ -135,7 +135,7 @@ def resolve_conditions(
         x, cond = cycled(x, num_samples), cycled(cond, num_samples)
         cond = model.denormalize_cond(cond)  # generate takes conditions in data units
         check_conditions(model, cond, "val")
-        return Conditions(cond, "val", real=model.normalizer.denormalize(x.to(model.device)))
+        return Conditions(cond, "val", real=model.to_data_units(x.to(model.device)))
     cond = read_conditions(conditions, key)
     if getattr(model.network, "hparams", {}).get("cond_shape"):
         cond = cond.float()  # vectors stored as integers are still vectors

@@ -24,7 +24,12 @@ from flowdiff.model.input_checks import (
     warn_nonfinite,
 )
 from flowdiff.model.loss_window import LossWindow
-from flowdiff.model.normalizer import NormalizationSource, Normalizer, on_data_grid
+from flowdiff.model.normalizer import (
+    NormalizationSource,
+    Normalizer,
+    on_data_grid,
+    warn_clip_outside,
+)
 from flowdiff.model.option_checks import check_module_options
 from flowdiff.model.saving import SaveLoadMixin
 from flowdiff.optim.configure import OptimizerFactory, SchedulerFactory, configure_optimizers
@@ -56,10 +61,10 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
         cond_shape: shape of one float condition (vector or image context), whose
             training-split normalisation the module keeps beside the data's; ``None`` for
             labels or unconditional data.
-        clip_samples: clamp generated samples to ``[-1, 1]`` in the network's units, the range
-            of range-normalised data (images), which real pixels never leave.
-        sample_levels: round generated samples to this many evenly spaced values over
-            ``[-1, 1]`` (after the clamp), the grid of quantised range-normalised data: 256 for
+        clip_samples: clamp generated samples to the training data's range (its smallest and
+            largest value, in the data's units), which real pixels never leave.
+        sample_levels: round generated samples to this many evenly spaced values over the
+            training data's range (after the clamp), the grid of quantised data: 256 for
             8-bit images, 17 for the digits' pixel values 0-16. ``None`` keeps them continuous.
     """
 
@@ -132,6 +137,7 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
         carry it. :meth:`setup` does this for a datamodule that is a source; call it yourself
         when fitting with plain dataloaders whose data you normalised."""
         self.normalizer.load_state_dict(source.normalizer.state_dict())
+        warn_clip_outside(self.normalizer, getattr(self.path, "hparams", {}).get("clip_sample"))
         if self.cond_normalizer is not None and source.cond_normalizer is not None:
             self.cond_normalizer.load_state_dict(source.cond_normalizer.state_dict())
 
@@ -238,11 +244,20 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
         ).to(self.device)
         model = guided_model(self.network, cond, scale)
         out = sampler.sample(model, self.path, x_init, generator=generator)
-        x = on_data_grid(out.x, self.hparams.get("clip_samples"), self.hparams.get("sample_levels"))
         trajectory = None if out.trajectory is None else self.normalizer.denormalize(out.trajectory)
-        x = self.normalizer.denormalize(x)
+        x = self.to_data_units(out.x)
         warn_nonfinite(x)
         return SamplerOutput(x=x, nfe=out.nfe, trajectory=trajectory)
+
+    def to_data_units(self, x: Tensor) -> Tensor:
+        """Samples ``x`` ``(B, *data_shape)`` from the network's units to the data's, clamped and
+        rounded as ``clip_samples`` and ``sample_levels`` say; for real data that went through
+        the normalisation, the grid also undoes its float error (a blank pixel is 0, not -5e-7)."""
+        o, n = self.hparams, self.normalizer
+        x = n.denormalize(x)
+        return on_data_grid(
+            x, o.get("clip_samples"), o.get("sample_levels"), n.data_min, n.data_max
+        )
 
     def normalize_cond(self, cond: Tensor) -> Tensor:
         """Float conditions in the data's units to the network's (labels pass through)."""

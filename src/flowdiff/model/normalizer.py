@@ -3,6 +3,7 @@ a logit map for features bounded on both sides (parameters under a box prior).""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -16,8 +17,12 @@ class Normalizer(nn.Module):
     the logit of ``(x - low) / (high - low)``: the model then lives on the
     whole real line, and every sample it draws falls strictly inside the bounds.
 
-    Kept as buffers, so the statistics and bounds travel in every checkpoint of the module that
-    owns them (checkpoints from before the bounds load as unbounded).
+    Also keeps the training data's overall ``data_min`` and ``data_max`` (its value range in
+    the data's units), where :func:`on_data_grid` clamps and rounds generated samples.
+
+    Kept as buffers, so the statistics, bounds and range travel in every checkpoint of the module
+    that owns them (checkpoints from before the bounds load as unbounded; from before the range,
+    with the range a ``range`` normalisation maps to [-1, 1]).
 
     Args:
         data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
@@ -26,8 +31,9 @@ class Normalizer(nn.Module):
     #: how close to a bound a value is taken before the logit (in units of the interval)
     EDGE = 1e-6
     #: buffers added after checkpoints were first written; older files load without them
-    #: (unbounded), and checkpoint checks do not count them missing (checkpoints.reading)
-    BOUND_BUFFERS = ("low", "high", "bounded")
+    #: (see _load_from_state_dict), and checkpoint checks do not count them missing
+    #: (checkpoints.reading)
+    ADDED_BUFFERS = ("low", "high", "bounded", "data_min", "data_max")
 
     def __init__(self, data_shape: Sequence[int]):
         super().__init__()
@@ -36,11 +42,19 @@ class Normalizer(nn.Module):
         self.register_buffer("low", torch.zeros(tuple(data_shape)))
         self.register_buffer("high", torch.ones(tuple(data_shape)))
         self.register_buffer("bounded", torch.zeros(tuple(data_shape)))  # 1: bounded
+        self.register_buffer("data_min", torch.tensor(-1.0))
+        self.register_buffer("data_max", torch.tensor(1.0))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         unbounded = {"low": self.low * 0, "high": self.high * 0 + 1, "bounded": self.bounded * 0}
         for name, value in unbounded.items():  # a checkpoint from before the bounds
             state_dict.setdefault(prefix + name, value)
+        shift, scale = state_dict.get(prefix + "shift"), state_dict.get(prefix + "scale")
+        if prefix + "data_min" not in state_dict and shift is not None and scale is not None:
+            # from before the range: what clip_samples / sample_levels clamped to then, [-1, 1]
+            # in the network's units (the data's range under range normalisation)
+            state_dict[prefix + "data_min"] = (shift - scale).min().to(self.data_min)
+            state_dict[prefix + "data_max"] = (shift + scale).max().to(self.data_max)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
@@ -87,6 +101,8 @@ class Normalizer(nn.Module):
             mode: ``standard`` (per-feature mean 0, std 1), ``range`` (all values to [-1, 1],
                 one min/max for the whole dataset, as for images) or ``none``.
         """
+        self.data_min.fill_(float(x.min()))
+        self.data_max.fill_(float(x.max()))
         x = self._open(x.double())
         if mode == "standard":
             shift, scale = x.mean(0), x.std(0).clamp_min(1e-8)
@@ -137,13 +153,32 @@ class NormalizationSource(Protocol):
     cond_normalizer: Normalizer | None
 
 
-def on_data_grid(x: Tensor, clip: bool | None, levels: int | None) -> Tensor:
-    """Samples ``x`` in the network's ``[-1, 1]`` units, clamped to that range when ``clip`` and
-    rounded to ``levels`` evenly spaced values (which implies the clamp) when ``levels``."""
+def on_data_grid(x: Tensor, clip: bool | None, levels: int | None, low, high) -> Tensor:
+    """Samples ``x`` in the data's units, clamped to ``[low, high]`` (the training data's range)
+    when ``clip``, and rounded to ``levels`` evenly spaced values over it (which implies the
+    clamp) when ``levels``."""
     if not (clip or levels):
         return x
-    x = x.clamp(-1.0, 1.0)
-    if levels:
-        step = 2.0 / (levels - 1)
-        x = torch.round((x + 1.0) / step) * step - 1.0
+    low, high = float(low), float(high)
+    x = x.clamp(low, high)
+    if levels and high > low:
+        step = (high - low) / (levels - 1)
+        x = torch.round((x - low) / step) * step + low
     return x
+
+
+def warn_clip_outside(normalizer: Normalizer, clip_sample: bool) -> None:
+    """Warn when a diffusion path clips its clean-data estimate to ``[-1, 1]`` in the network's
+    units (``clip_sample``) but the normalised training data leave that range (a ``standard``
+    normalisation, as the digits' since issue 26): every step would pull samples inside it."""
+    low = (normalizer.data_min - normalizer.shift) / normalizer.scale
+    high = (normalizer.data_max - normalizer.shift) / normalizer.scale
+    if clip_sample and (low.min() < -1.001 or high.max() > 1.001):
+        warnings.warn(
+            "model.path.clip_sample=true clips to [-1, 1] in the network's units, but this "
+            f"data's normalisation spans [{float(low.min()):.2f}, {float(high.max()):.2f}]: "
+            "samples would be cut short. Set model.path.clip_sample=false (the default) or "
+            "data.normalization=range.",
+            UserWarning,
+            stacklevel=2,
+        )

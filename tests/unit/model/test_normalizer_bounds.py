@@ -48,7 +48,7 @@ def test_a_state_dict_from_before_the_bounds_loads_as_unbounded():
     normalizer = Normalizer([2])
     normalizer.load_state_dict(old)
     assert not normalizer.mask.any() and torch.equal(normalizer.scale, old["scale"])
-    assert set(normalizer.state_dict()) == {"shift", "scale", "low", "high", "bounded"}
+    assert set(normalizer.state_dict()) == {"shift", "scale", *Normalizer.ADDED_BUFFERS}
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_bounds_broadcast_and_null_leaves_a_feature_unbounded():
     assert Normalizer([2]).set_bounds(low, high).mask.tolist() == [True, False]
 
 
-def test_the_checkpoint_check_knows_the_bound_buffers():
-    from flowdiff.checkpoints.reading import BOUND_BUFFERS
+def test_the_checkpoint_check_knows_the_added_buffers():
+    from flowdiff.checkpoints.reading import ADDED_BUFFERS
 
-    assert BOUND_BUFFERS == Normalizer.BOUND_BUFFERS
+    assert ADDED_BUFFERS == Normalizer.ADDED_BUFFERS

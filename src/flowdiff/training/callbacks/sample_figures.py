@@ -118,7 +118,7 @@ class SampleFigures(Callback):
         pl_module.train(was_training)
         cond = batch.get("cond")
         cond = None if cond is None else pl_module.denormalize_cond(cond[:count])
-        real = pl_module.normalizer.denormalize(batch["x"][:count].to(pl_module.device))
+        real = pl_module.to_data_units(batch["x"][:count].to(pl_module.device))
 
         fig = comparison_figure(generated, real, cond)
         log_figure(trainer.loggers, "val/samples", fig, trainer.global_step)
