@@ -27,7 +27,7 @@ class DigitsDataModule(InMemoryDataModule):
     def __init__(self, data_dir: str | None = None, levels: int | None = 17, **kwargs):
         kwargs.setdefault("shape", (1, 8, 8))
         kwargs.setdefault("num_classes", 10)
-        kwargs.setdefault("normalization", "range")
+        kwargs.setdefault("normalization", "standard")  # per pixel: configs/data/digits.yaml
         super().__init__(**kwargs)
         self.data_dir = data_dir
         self.levels = levels

@@ -15,7 +15,8 @@ the export returns for them; the others (Euler, Heun, LMS, DEIS, PNDM...) get
 
 Diffusers pipelines work in the network's units and return ``(x + 1) / 2`` clamped to
 ``[0, 1]``: for images that flowdiff range-normalised to ``[-1, 1]`` (``data.normalization=range``,
-the image default) that is the data's range mapped to ``[0, 1]``.
+the npz images' default) that is the data's range mapped to ``[0, 1]``. The digits are
+standardised per pixel (since issue 26): train with ``data.normalization=range`` to export them.
 
     pipeline = to_diffusers_pipeline(model, scheduler="dpmsolver++")
     pipeline.save_pretrained("exported")            # unet/, scheduler/, model_index.json

@@ -49,6 +49,11 @@ CHANGED_DEFAULTS = [
     ".model.clip_samples: False -> True",  # issue 24: the scenes clamp their samples instead
     # the same sampler (None means no options); an empty {} refused scheduler_options={k: v}
     ".model.sampler.scheduler_options: {} -> None",
+    # issue 26: per-pixel standardisation keeps the digits' blank border blank
+    ".data.normalization: 'range' -> 'standard'",
+    # issue 26: the digits' learning rate, on the full-sample judge (both families)
+    ".base_lr: 0.002 -> 0.004",
+    ".model.optimizer.lr: 0.002 -> 0.004",
 ]
 
 
