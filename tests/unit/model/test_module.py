@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import lightning as L
 import pytest
 import torch
@@ -12,19 +10,13 @@ from flowdiff.data import Toy2DDataModule
 from flowdiff.model.module import GenerativeModule
 from flowdiff.model.normalizer import NormalizationSource
 from flowdiff.networks import MLP
-from flowdiff.paths import DiffusionPath, FlowMatchingPath, PathSample
+from flowdiff.paths import DiffusionPath, PathSample
 from flowdiff.samplers import DiffusersSampler, ODESampler
+from tests.helpers.models import small_flow
 
 
 def flow_model(**kwargs) -> GenerativeModule:
-    return GenerativeModule(
-        MLP(data_shape=[2], hidden=32, depth=1),
-        FlowMatchingPath(),
-        ODESampler(steps=4),
-        data_shape=[2],
-        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
-        **kwargs,
-    )
+    return small_flow(hidden=32, steps=4, **kwargs)
 
 
 def test_loss_is_fp32_even_for_half_precision_outputs():

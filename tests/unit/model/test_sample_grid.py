@@ -4,7 +4,6 @@ checkpoints from before the stored range keep the range they clamped to."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import pytest
@@ -13,8 +12,7 @@ import torch
 from flowdiff.model.module import GenerativeModule
 from flowdiff.model.normalizer import Normalizer, on_data_grid
 from flowdiff.networks import MLP
-from flowdiff.paths import FlowMatchingPath
-from flowdiff.samplers import ODESampler
+from tests.helpers.models import small_flow
 
 
 def pixels(n: int = 400) -> torch.Tensor:
@@ -25,14 +23,7 @@ def pixels(n: int = 400) -> torch.Tensor:
 
 
 def grid_model(mode: str, **kwargs) -> GenerativeModule:
-    model = GenerativeModule(
-        MLP(data_shape=[3], hidden=16, depth=1),
-        FlowMatchingPath(),
-        ODESampler(steps=2),
-        data_shape=[3],
-        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
-        **kwargs,
-    )
+    model = small_flow(data_shape=[3], **kwargs)
     model.normalizer.fit(pixels(), mode)
     return model.eval()
 

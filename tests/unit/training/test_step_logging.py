@@ -3,8 +3,6 @@ windowed ``train/loss`` logging, the clocked progress bar, and no stray default 
 
 from __future__ import annotations
 
-import functools
-
 import lightning as L
 import pytest
 import torch
@@ -14,12 +12,9 @@ from lightning.pytorch.loggers import Logger
 from flowdiff.config import compose_config
 from flowdiff.data import Toy2DDataModule
 from flowdiff.errors import ConfigError
-from flowdiff.model.module import GenerativeModule
-from flowdiff.networks import MLP
-from flowdiff.paths import FlowMatchingPath
-from flowdiff.samplers import ODESampler
 from flowdiff.training import build
 from flowdiff.training.callbacks import TimedProgressBar
+from tests.helpers.models import small_flow
 
 
 class StepLosses(Callback):
@@ -49,13 +44,7 @@ class Written(Logger):
 
 
 def _fit(log_every_n_steps: int, num_samples: int = 1000, batch_size: int = 64, epochs: int = 2):
-    model = GenerativeModule(
-        MLP(data_shape=[2], hidden=16, depth=1),
-        FlowMatchingPath(),
-        ODESampler(steps=2),
-        data_shape=[2],
-        optimizer=functools.partial(torch.optim.AdamW, lr=1e-3),
-    )
+    model = small_flow()
     datamodule = Toy2DDataModule(
         name="moons", num_samples=num_samples, batch_size=batch_size, normalization="standard"
     )
