@@ -98,14 +98,18 @@ class Normalizer(nn.Module):
 
         Args:
             x: training samples.
-            mode: ``standard`` (per-feature mean 0, std 1), ``range`` (all values to [-1, 1],
+            mode: ``standard`` (per-feature mean 0, std 1; a constant feature is only
+                centred), ``range`` (all values to [-1, 1],
                 one min/max for the whole dataset, as for images) or ``none``.
         """
         self.data_min.fill_(float(x.min()))
         self.data_max.fill_(float(x.max()))
         x = self._open(x.double())
         if mode == "standard":
-            shift, scale = x.mean(0), x.std(0).clamp_min(1e-8)
+            # a feature constant over the training split keeps scale 1 (centred only), as
+            # scikit-learn's StandardScaler does: a held-out value off the constant stays finite
+            std = x.std(0)
+            shift, scale = x.mean(0), torch.where(std > 1e-8, std, torch.ones_like(std))
         elif mode == "range":
             low, high = x.min(), x.max()
             shift = torch.full_like(x[0], float(high + low) / 2)
