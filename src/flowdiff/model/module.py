@@ -255,9 +255,7 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
         the normalisation, the grid also undoes its float error (a blank pixel is 0, not -5e-7)."""
         o, n = self.hparams, self.normalizer
         x = n.denormalize(x)
-        return on_data_grid(
-            x, o.get("clip_samples"), o.get("sample_levels"), n.data_min, n.data_max
-        )
+        return on_data_grid(x, o.get("clip_samples"), o.get("sample_levels"), *n.sample_range())
 
     def normalize_cond(self, cond: Tensor) -> Tensor:
         """Float conditions in the data's units to the network's (labels pass through)."""

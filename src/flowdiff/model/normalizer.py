@@ -18,11 +18,12 @@ class Normalizer(nn.Module):
     whole real line, and every sample it draws falls strictly inside the bounds.
 
     Also keeps the training data's overall ``data_min`` and ``data_max`` (its value range in
-    the data's units), where :func:`on_data_grid` clamps and rounds generated samples.
+    the data's units, set by :meth:`fit`), where :func:`on_data_grid` clamps and rounds generated
+    samples (:meth:`sample_range`).
 
     Kept as buffers, so the statistics, bounds and range travel in every checkpoint of the module
     that owns them (checkpoints from before the bounds load as unbounded; from before the range,
-    with the range a ``range`` normalisation maps to [-1, 1]).
+    with the range unknown, as for statistics set by hand).
 
     Args:
         data_shape: shape of one sample, e.g. ``[2]`` or ``[1, 8, 8]``.
@@ -42,19 +43,15 @@ class Normalizer(nn.Module):
         self.register_buffer("low", torch.zeros(tuple(data_shape)))
         self.register_buffer("high", torch.ones(tuple(data_shape)))
         self.register_buffer("bounded", torch.zeros(tuple(data_shape)))  # 1: bounded
-        self.register_buffer("data_min", torch.tensor(-1.0))
-        self.register_buffer("data_max", torch.tensor(1.0))
+        # the training data's range; data_min > data_max: unknown (see sample_range)
+        self.register_buffer("data_min", torch.tensor(1.0))
+        self.register_buffer("data_max", torch.tensor(-1.0))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         unbounded = {"low": self.low * 0, "high": self.high * 0 + 1, "bounded": self.bounded * 0}
-        for name, value in unbounded.items():  # a checkpoint from before the bounds
+        unknown_range = {"data_min": self.data_min * 0 + 1, "data_max": self.data_max * 0 - 1}
+        for name, value in {**unbounded, **unknown_range}.items():  # from before these buffers
             state_dict.setdefault(prefix + name, value)
-        shift, scale = state_dict.get(prefix + "shift"), state_dict.get(prefix + "scale")
-        if prefix + "data_min" not in state_dict and shift is not None and scale is not None:
-            # from before the range: what clip_samples / sample_levels clamped to then, [-1, 1]
-            # in the network's units (the data's range under range normalisation)
-            state_dict[prefix + "data_min"] = (shift - scale).min().to(self.data_min)
-            state_dict[prefix + "data_max"] = (shift + scale).max().to(self.data_max)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
@@ -74,6 +71,14 @@ class Normalizer(nn.Module):
         self.high.copy_(torch.where(both, high, 1))
         self.bounded.copy_(both.float())
         return self
+
+    def sample_range(self) -> tuple[Tensor, Tensor]:
+        """``(low, high)`` in the data's units where generated samples are clamped: the training
+        data's range when :meth:`fit` saw it; else (a checkpoint from before the range, or
+        statistics set by hand) ``[-1, 1]`` in the network's units, per feature, as before."""
+        if self.data_min <= self.data_max:
+            return self.data_min, self.data_max
+        return self.shift - self.scale, self.shift + self.scale
 
     def _unit(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(bounded, u)``: the mask and ``(x - low) / (high - low)`` kept off the edges."""
@@ -158,16 +163,16 @@ class NormalizationSource(Protocol):
 
 
 def on_data_grid(x: Tensor, clip: bool | None, levels: int | None, low, high) -> Tensor:
-    """Samples ``x`` in the data's units, clamped to ``[low, high]`` (the training data's range)
-    when ``clip``, and rounded to ``levels`` evenly spaced values over it (which implies the
-    clamp) when ``levels``."""
+    """Samples ``x`` in the data's units, clamped to ``[low, high]`` (numbers, or tensors that
+    broadcast against one sample) when ``clip``, and rounded to ``levels`` evenly spaced values
+    over it (which implies the clamp) when ``levels``."""
     if not (clip or levels):
         return x
-    low, high = float(low), float(high)
-    x = x.clamp(low, high)
-    if levels and high > low:
-        step = (high - low) / (levels - 1)
-        x = torch.round((x - low) / step) * step + low
+    low, high = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in (low, high))
+    x = torch.clamp(x, low, high)
+    if levels:
+        step = ((high - low) / (levels - 1)).clamp_min(torch.finfo(x.dtype).tiny)
+        x = torch.where(high > low, torch.round((x - low) / step) * step + low, x)
     return x
 
 
@@ -175,8 +180,9 @@ def warn_clip_outside(normalizer: Normalizer, clip_sample: bool) -> None:
     """Warn when a diffusion path clips its clean-data estimate to ``[-1, 1]`` in the network's
     units (``clip_sample``) but the normalised training data leave that range (a ``standard``
     normalisation, as the digits' since issue 26): every step would pull samples inside it."""
-    low = (normalizer.data_min - normalizer.shift) / normalizer.scale
-    high = (normalizer.data_max - normalizer.shift) / normalizer.scale
+    data_low, data_high = normalizer.sample_range()
+    low = (data_low - normalizer.shift) / normalizer.scale
+    high = (data_high - normalizer.shift) / normalizer.scale
     if clip_sample and (low.min() < -1.001 or high.max() > 1.001):
         warnings.warn(
             "model.path.clip_sample=true clips to [-1, 1] in the network's units, but this "

@@ -53,12 +53,17 @@ def test_clip_alone_clamps_to_the_data_range_in_data_units():
 
 
 def test_a_checkpoint_from_before_the_range_clamps_where_it_did():
-    saved = Normalizer([3]).fit(pixels(), "range").state_dict()
+    saved = Normalizer([3]).fit(pixels(), "standard").state_dict()
     del saved["data_min"], saved["data_max"]
-    saved["shift"] += 2.0  # a range normalisation of 2-18: [-1, 1] in the network's units
     loaded = Normalizer([3])
     loaded.load_state_dict(saved)
-    assert (float(loaded.data_min), float(loaded.data_max)) == (2.0, 18.0)
+    low, high = loaded.sample_range()  # [-1, 1] in the network's units, per feature
+    assert torch.allclose(low, saved["shift"] - saved["scale"])
+    assert torch.allclose(high, saved["shift"] + saved["scale"])
+    by_hand = Normalizer([3])  # statistics set by hand (as the HDF5 data do): the same rule
+    by_hand.shift.fill_(8.0)
+    by_hand.scale.fill_(8.0)
+    assert [v.tolist() for v in by_hand.sample_range()] == [[0.0] * 3, [16.0] * 3]
 
 
 def test_clip_sample_on_standardised_data_is_warned_about():
