@@ -62,7 +62,8 @@ class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
             training-split normalisation the module keeps beside the data's; ``None`` for
             labels or unconditional data.
         clip_samples: clamp generated samples to the training data's range (its smallest and
-            largest value, in the data's units), which real pixels never leave.
+            largest value, in the data's units; ``Normalizer.sample_range``), which real pixels
+            never leave.
         sample_levels: round generated samples to this many evenly spaced values over the
             training data's range (after the clamp), the grid of quantised data: 256 for
             8-bit images, 17 for the digits' pixel values 0-16. ``None`` keeps them continuous.
