@@ -180,10 +180,12 @@ def warn_clip_outside(normalizer: Normalizer, clip_sample: bool) -> None:
     """Warn when a diffusion path clips its clean-data estimate to ``[-1, 1]`` in the network's
     units (``clip_sample``) but the normalised training data leave that range (a ``standard``
     normalisation, as the digits' since issue 26): every step would pull samples inside it."""
+    if not clip_sample:  # the default: nothing to compare
+        return
     data_low, data_high = normalizer.sample_range()
     low = (data_low - normalizer.shift) / normalizer.scale
     high = (data_high - normalizer.shift) / normalizer.scale
-    if clip_sample and (low.min() < -1.001 or high.max() > 1.001):
+    if low.min() < -1.001 or high.max() > 1.001:
         warnings.warn(
             "model.path.clip_sample=true clips to [-1, 1] in the network's units, but this "
             f"data's normalisation spans [{float(low.min()):.2f}, {float(high.max()):.2f}]: "
