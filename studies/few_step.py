@@ -8,7 +8,8 @@ C2ST against ``--samples`` exact posterior samples per observation (the first dr
 for calibration (SBC and TARP on ``--calibration`` held-out simulations, 100 draws each). sbi's
 NPE (default MAF, its own training loop) is trained on the same simulations and timed drawing the
 same ``--draws`` x 10 samples. ``--students reflow mean_flow`` trains both students of the one
-teacher (``mean_flow_posterior``: MeanFlow distillation) in the same run.
+teacher (``mean_flow_posterior``: MeanFlow distillation) in the same run; ``reflow2`` after
+``reflow`` adds 2-reflow, a second student trained on the first's pairs.
 
 Digits (``digits TEACHER_CKPT STUDENT_CKPT [--distilled CKPT]``): pixel C2ST against the
 held-out digits and class accuracy (:func:`flowdiff.evaluate`, 2000 samples; its classifier is
@@ -17,8 +18,9 @@ sampler, the student at 1 and 2 Euler steps, one-step distilled students (traine
 ``t ~ U[0, 0.001]`` only) and ``--mean-flow`` students (``experiment=mean_flow``) at 1 and 2
 jumps of their own sampler.
 
-Judge (``judge TEACHER_CKPT STUDENT_CKPT --mean-flow CKPT``): the teacher and the two-call
-students on :mod:`studies.digits_judge`'s full-sample C2ST (one digit per real digit).
+Judge (``judge TEACHER_CKPT STUDENT_CKPT --distilled CKPT --mean-flow CKPT``): the teacher and
+the students at one and two calls on :mod:`studies.digits_judge`'s full-sample C2ST (one digit
+per real digit).
 
 Diffusion (``diffusion CKPT``): a trained diffusion model sampled in few steps by diffusers'
 schedulers (``--samplers``, ``--steps``), scored as the digits above: what exists without
@@ -38,6 +40,7 @@ import argparse
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
@@ -117,10 +120,18 @@ def posteriors(args) -> None:
         with clock(cost, "teacher_train"):
             teacher = PosteriorEstimator(progress=False, overrides=["trainer=cpu"]).fit(theta, x)
         settings = [("teacher (16 calls)", teacher, None)]
+        students = {}
         for method in args.students:
-            distil = {"reflow": reflow_posterior, "mean_flow": mean_flow_posterior}[method]
+            # reflow2: a second reflow from the first student, drawn with 8 of its Euler steps
+            # (its own one step would hand the next student its own pairs to copy)
+            distil = {
+                "reflow": reflow_posterior,
+                "reflow2": partial(reflow_posterior, teacher_steps=8),
+                "mean_flow": mean_flow_posterior,
+            }[method]
+            start = students["reflow"] if method == "reflow2" else teacher
             with clock(cost, f"{method}_train"):
-                student = distil(teacher, steps=1)
+                student = students[method] = distil(start, steps=1)
             cost.update({f"{method}_epochs": student.epoch, f"{method}_cost": student.reflow_cost})
             settings += [(f"{method} 1 call", student, 1), (f"{method} 2 calls", student, 2)]
         cost.update(teacher_epochs=teacher.epoch)
@@ -159,7 +170,8 @@ def digits(args) -> None:
 
 
 def judged(args) -> None:
-    """The two-call students and the teacher on ``studies.digits_judge``'s full-sample C2ST."""
+    """The teacher, and the students at one and two calls, on ``studies.digits_judge``'s
+    full-sample C2ST."""
     from flowdiff.evaluation.suite import MetricOptions, MetricSuite
     from flowdiff.model.loading import load_model
     from flowdiff.samplers import MeanFlowSampler, ODESampler
@@ -168,9 +180,12 @@ def judged(args) -> None:
     reference = all_digits()
     suite = MetricSuite(reference, MetricOptions(full_c2st=True, seed=0))
     labels = torch.cat([reference.train_cond, reference.val_cond])
+    euler = lambda n: ODESampler(method="euler", steps=n)  # noqa: E731
     settings = [("teacher default", args.teacher, None)]
-    settings.append(("reflow euler x 2", args.student, ODESampler(method="euler", steps=2)))
-    settings += [("mean flow x 2", ckpt, MeanFlowSampler(steps=2)) for ckpt in args.mean_flow]
+    settings += [(f"reflow euler x {n}", args.student, euler(n)) for n in (1, 2)]
+    settings += [("distilled euler x 1", ckpt, euler(1)) for ckpt in args.distilled]
+    for ckpt in args.mean_flow:
+        settings += [(f"mean flow x {n}", ckpt, MeanFlowSampler(steps=n)) for n in (1, 2)]
     for label, ckpt, sampler in settings:
         model = load_model(ckpt).model
         generator = torch.Generator().manual_seed(0)
@@ -205,7 +220,13 @@ def main() -> None:
     post.add_argument("--samples", type=int, default=1000, help="exact samples (C2ST) each")
     post.add_argument("--calibration", type=int, default=200)
     post.add_argument("--no-npe", action="store_true")
-    post.add_argument("--students", nargs="+", default=["reflow"], help="reflow, mean_flow")
+    post.add_argument(
+        "--students",
+        nargs="+",
+        default=["reflow"],
+        choices=["reflow", "reflow2", "mean_flow"],
+        help="reflow2 (2-reflow) follows reflow",
+    )
     dig = sub.add_parser("digits")
     dig.add_argument("teacher")
     dig.add_argument("student")
@@ -215,6 +236,7 @@ def main() -> None:
     jud = sub.add_parser("judge")
     jud.add_argument("teacher")
     jud.add_argument("student")
+    jud.add_argument("--distilled", nargs="*", default=[], help="one-step distilled students")
     jud.add_argument("--mean-flow", nargs="*", default=[], help="mean-flow students")
     dif = sub.add_parser("diffusion")
     dif.add_argument("ckpt")

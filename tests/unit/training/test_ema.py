@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
-from flowdiff.training.callbacks.ema import WarmupEMAWeightAveraging, warmup_decay
+from flowdiff.training.callbacks.ema import (
+    WarmupEMAWeightAveraging,
+    warmup_decay,
+    warmup_shortfall,
+)
 
 
 @pytest.mark.parametrize(("n", "expected"), [(0, 0.1), (90, 0.91), (10**6, 0.999)])
@@ -123,3 +129,23 @@ def test_the_callback_updates_through_the_cached_update_in_a_fit(tmp_path):
     averaged = averaged_model(callback)
     assert isinstance(vars(averaged)["update_parameters"], CachedUpdate)
     assert int(averaged.n_averaged) == 6
+
+
+def test_a_run_shorter_than_the_warm_up_is_told_its_decay_never_binds():
+    """The digits job's 1,650 updates end at 0.9946: ema_decay 0.999 or 0.998 give the same
+    weights, which the user is told; a run long enough for the decay is told nothing."""
+    message = warmup_shortfall(0.999, 1650)
+    assert "8,999 updates" in message and "0.9946" in message and "warmup=false" in message
+    assert warmup_shortfall(0.999, 9000) is None
+    assert warmup_shortfall(0.99, 1650) is None  # reached after 899
+    assert warmup_shortfall(0.999, float("inf")) is None  # no step budget known
+
+
+def test_the_shortfall_is_logged_when_training_starts(monkeypatch):
+    logged = []
+    monkeypatch.setattr("flowdiff.training.callbacks.ema.rank_zero_info", logged.append)
+    trainer = SimpleNamespace(estimated_stepping_batches=1650)
+    WarmupEMAWeightAveraging(decay=0.999).on_train_start(trainer, None)
+    WarmupEMAWeightAveraging(decay=0.999, warmup=False).on_train_start(trainer, None)
+    WarmupEMAWeightAveraging(decay=0.9).on_train_start(trainer, None)
+    assert len(logged) == 1 and "1,650" in logged[0]

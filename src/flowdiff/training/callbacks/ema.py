@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import WeightAveraging
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
@@ -19,6 +20,24 @@ def warmup_decay(decay: float, num_averaged: Tensor) -> Tensor:
     untrained starting weights within the first hundred steps instead of ``~1 / (1 - decay)``."""
     n = num_averaged.to(torch.float32)
     return torch.clamp((1 + n) / (10 + n), max=decay)
+
+
+def warmup_shortfall(decay: float, updates: float) -> str | None:
+    """What a run of ``updates`` EMA updates makes of ``decay`` under the warm-up, when its
+    last update falls short of it (``None`` when the decay is reached: the warm-up needs
+    ``9 / (1 - decay) - 1`` updates, 8,999 at 0.999)."""
+    if not 0 < updates < float("inf") or decay >= 1:
+        return None
+    end = (1 + updates) / (10 + updates)
+    if end >= decay - 5e-5:
+        return None
+    needed = 9 / (1 - decay) - 1
+    return (
+        f"EMA: the decay warms up to {decay} over {needed:,.0f} updates, and this run makes "
+        f"{updates:,.0f}: its last update uses {end:.4f}, so any ema_decay above that gives the "
+        "same weights. Lower ema_decay to change them, or set callbacks.ema.warmup=false for a "
+        "constant decay."
+    )
 
 
 @dataclass(frozen=True)
@@ -181,3 +200,8 @@ class WarmupEMAWeightAveraging(WeightAveraging):
         update = vars(averaged_model(self) or nn.Module()).get("update_parameters")
         if isinstance(update, CachedUpdate):
             update.reset()
+        if self.avg_fn.warmup and self.update_every_n_steps > 0:
+            steps = trainer.estimated_stepping_batches - (self.update_starting_at_step or 0)
+            shortfall = warmup_shortfall(self.avg_fn.decay, steps / self.update_every_n_steps)
+            if shortfall:
+                rank_zero_info(shortfall)
