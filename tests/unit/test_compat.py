@@ -56,6 +56,26 @@ def test_a_fused_optimizer_skips_its_step_where_found_inf_is_set():
     assert (weight.detach() < 1).all() and optimizer.state[weight]["step"] == 1
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_flag_nonfinite_sets_the_flag_and_changes_no_value(dtype):
+    tiny = torch.finfo(dtype).tiny / 4  # a subnormal: a multiply could flush it to zero
+    tensors = [torch.tensor([1.5, -0.0, tiny], dtype=dtype), torch.randn(3, 4).to(dtype)]
+    before = [t.clone() for t in tensors]
+    found = torch.zeros(())
+    compat.flag_nonfinite(tensors, found)
+    assert float(found) == 0.0
+    for got, want in zip(tensors, before, strict=True):  # bitwise: the sign of -0.0 too
+        assert torch.equal(got.view(-1).view(torch.uint8), want.view(-1).view(torch.uint8))
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        found = torch.zeros(())
+        poisoned = [tensors[0], torch.tensor([0.0, bad], dtype=dtype)]
+        compat.flag_nonfinite(poisoned, found)
+        assert float(found) == 1.0
+    found = torch.ones(())
+    compat.flag_nonfinite(tensors, found)
+    assert float(found) == 1.0  # a flag already set stays set
+
+
 def test_an_unfused_optimizer_is_left_alone():
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], fused=False)
     assert not compat.skip_step_where(optimizer, torch.tensor(1.0))
