@@ -121,3 +121,31 @@ def test_no_module_filters_the_leaf_spec_warning():
         if "filterwarnings" in line and "LeafSpec" in line
     ]
     assert not filters, filters
+
+
+def test_lightning_still_names_the_current_hook_on_the_module():
+    """flowdiff.model.hook_names stores this attribute cheaply; a release that renames it only
+    loses the saving, and this test says so."""
+    import lightning as L
+
+    from flowdiff.model.hook_names import HOOK_NAME
+
+    seen = []
+
+    class Tiny(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            seen.append(getattr(self, HOOK_NAME))
+            return self.layer(batch[0]).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 2)), 2)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False,
+                        enable_checkpointing=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(Tiny(), data)
+    assert seen == ["training_step"]
