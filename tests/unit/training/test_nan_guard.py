@@ -187,3 +187,30 @@ def test_a_gradient_alone_going_inf_is_skipped(make_config, on_device):
     for before, after in zip(snapshot.weights[5], snapshot.weights[6], strict=True):
         assert torch.equal(before, after)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("loss", "grad", "scaler", "expected"),
+    [
+        (1.0, 1.0, None, 0.0),
+        (float("nan"), 1.0, None, 1.0),
+        (float("inf"), 1.0, None, 1.0),
+        (1.0, float("nan"), None, 1.0),
+        (None, -float("inf"), None, 1.0),
+        (None, 1.0, None, 0.0),
+        (float("nan"), 1.0, "scaler", 1.0),  # under a GradScaler: the loss only
+        (1.0, float("inf"), "scaler", 0.0),  # gradient overflow is the scaler's business
+    ],
+)
+def test_the_check_flags_the_loss_and_the_gradients(loss, grad, scaler, expected):
+    from types import SimpleNamespace
+
+    guard = NonFiniteGuard()
+    guard._loss = None if loss is None else torch.tensor(loss)
+    grads = [torch.ones(3, 2), torch.tensor([0.5, grad]), torch.ones(4, dtype=torch.float64)]
+    trainer = SimpleNamespace(precision_plugin=SimpleNamespace(scaler=scaler))
+    found = guard._found_nonfinite(trainer, grads, torch.device("cpu"))
+    assert found.shape == () and found.dtype == torch.float32 and float(found) == expected
+    assert float(grads[1][0]) == 0.5  # the values stay as they were
+    if loss is not None:  # nor does the loss the step logs
+        torch.testing.assert_close(guard._loss, torch.tensor(loss), rtol=0, atol=0, equal_nan=True)

@@ -88,18 +88,17 @@ class NonFiniteGuard(Callback):
         self, trainer: Trainer, grads: list[Tensor], device: torch.device
     ) -> Tensor:
         """1.0 if the loss or a gradient holds NaN/inf, else 0.0: a 0-d float32 tensor on
-        ``device``, from one kernel per device and dtype of the gradients (the check
-        ``GradScaler`` runs, :func:`flowdiff.compat.flag_nonfinite`), with no host sync."""
-        if self._loss is not None:
-            found = torch.isfinite(self._loss.float()).logical_not().float().reshape(())
-            found = found.to(device)
-        else:
-            found = torch.zeros((), dtype=torch.float32, device=device)
-        if not grads or getattr(trainer.precision_plugin, "scaler", None) is not None:
-            return found
+        ``device``, from one kernel per device and dtype (the check ``GradScaler`` runs,
+        :func:`flowdiff.compat.flag_nonfinite`; the loss rides along as a one-element copy),
+        with no host sync. Under a ``GradScaler`` only the loss is checked."""
         groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
-        for grad in grads:
-            groups.setdefault((grad.device, grad.dtype), []).append(grad)
+        if self._loss is not None:
+            loss = self._loss.float().reshape(1).clone()  # the kernel rescales in place
+            groups[(loss.device, loss.dtype)] = [loss]
+        if getattr(trainer.precision_plugin, "scaler", None) is None:
+            for grad in grads:
+                groups.setdefault((grad.device, grad.dtype), []).append(grad)
+        found = torch.zeros((), dtype=torch.float32, device=device)
         flags = {found.device: found}  # one flag per device (model parallel: several)
         for (where, _), group in groups.items():
             if where not in flags:
