@@ -82,6 +82,19 @@ def flag_nonfinite(tensors: list, found_inf) -> None:
     check(tensors, found_inf, torch.ones((), dtype=torch.float32, device=found_inf.device))
 
 
+def lerp_all_(averages: list, values: list, weight) -> None:
+    """``average.lerp_(value, weight)`` for every pair, in one call: torch's underscore-named
+    ``foreach`` op (documented as beta), one kernel launch per device and dtype instead of one per
+    tensor. ``weight``: a float or a 0-d tensor on the averages' device."""
+    _private("torch", "_foreach_lerp_", "torch")(averages, values, weight)
+
+
+def copy_all_(targets: list, sources: list) -> None:
+    """``target.copy_(source)`` for every pair (same devices, dtypes and shapes), in one call:
+    torch's underscore-named ``foreach`` op."""
+    _private("torch", "_foreach_copy_", "torch")(targets, sources)
+
+
 def lightning_leaf_specs() -> bool:
     """Make Lightning's pytree helper build leaf specs with torch's public ``treespec_leaf``.
 

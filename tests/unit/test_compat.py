@@ -149,3 +149,16 @@ def test_lightning_still_names_the_current_hook_on_the_module():
                         enable_checkpointing=False, enable_model_summary=False)  # fmt: skip
     trainer.fit(Tiny(), data)
     assert seen == ["training_step"]
+
+
+def test_the_foreach_lerp_and_copy_match_their_one_tensor_forms():
+    averages = [torch.zeros(3), torch.ones(2, 2, dtype=torch.float64)]
+    values = [torch.full((3,), 4.0), torch.full((2, 2), 3.0, dtype=torch.float64)]
+    expected = [a.clone().lerp_(v, 0.25) for a, v in zip(averages, values, strict=True)]
+    compat.lerp_all_(averages, values, 0.25)
+    for got, want in zip(averages, expected, strict=True):
+        assert torch.equal(got, want)
+    compat.lerp_all_(averages[:1], values[:1], torch.tensor(0.5))  # a 0-d tensor weight
+    assert torch.equal(averages[0], expected[0].lerp(values[0], 0.5))
+    compat.copy_all_(averages, values)
+    assert all(torch.equal(a, v) for a, v in zip(averages, values, strict=True))

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import WeightAveraging
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
-from flowdiff.compat import averaged_model
+from flowdiff.compat import averaged_model, copy_all_, lerp_all_
 
 
 def warmup_decay(decay: float, num_averaged: Tensor) -> Tensor:
@@ -51,7 +51,7 @@ class EMAUpdate:
             weight = (1 - rate).to(averaged[0].device, averaged[0].dtype)
         else:
             weight = 1 - self.decay
-        torch._foreach_lerp_(averaged, current, weight)  # average + weight * (value - average)
+        lerp_all_(averaged, current, weight)  # average + weight * (value - average)
 
 
 class CachedUpdate:
@@ -115,7 +115,7 @@ class CachedUpdate:
         else:
             averaged.multi_avg_fn(average, live, averaged.n_averaged.to(live[0].device))
         if buffers:
-            torch._foreach_copy_(average_buffers, buffers)  # one call, not one per buffer
+            copy_all_(average_buffers, buffers)  # one call, not one per buffer
         averaged.n_averaged += 1
 
 
