@@ -56,6 +56,26 @@ def test_a_fused_optimizer_skips_its_step_where_found_inf_is_set():
     assert (weight.detach() < 1).all() and optimizer.state[weight]["step"] == 1
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_flag_nonfinite_sets_the_flag_and_changes_no_value(dtype):
+    tiny = torch.finfo(dtype).tiny / 4  # a subnormal: a multiply could flush it to zero
+    tensors = [torch.tensor([1.5, -0.0, tiny], dtype=dtype), torch.randn(3, 4).to(dtype)]
+    before = [t.clone() for t in tensors]
+    found = torch.zeros(())
+    compat.flag_nonfinite(tensors, found)
+    assert float(found) == 0.0
+    for got, want in zip(tensors, before, strict=True):  # bitwise: the sign of -0.0 too
+        assert torch.equal(got.view(-1).view(torch.uint8), want.view(-1).view(torch.uint8))
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        found = torch.zeros(())
+        poisoned = [tensors[0], torch.tensor([0.0, bad], dtype=dtype)]
+        compat.flag_nonfinite(poisoned, found)
+        assert float(found) == 1.0
+    found = torch.ones(())
+    compat.flag_nonfinite(tensors, found)
+    assert float(found) == 1.0  # a flag already set stays set
+
+
 def test_an_unfused_optimizer_is_left_alone():
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], fused=False)
     assert not compat.skip_step_where(optimizer, torch.tensor(1.0))
@@ -101,3 +121,44 @@ def test_no_module_filters_the_leaf_spec_warning():
         if "filterwarnings" in line and "LeafSpec" in line
     ]
     assert not filters, filters
+
+
+def test_lightning_still_names_the_current_hook_on_the_module():
+    """flowdiff.model.hook_names stores this attribute cheaply; a release that renames it only
+    loses the saving, and this test says so."""
+    import lightning as L
+
+    from flowdiff.model.hook_names import HOOK_NAME
+
+    seen = []
+
+    class Tiny(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            seen.append(getattr(self, HOOK_NAME))
+            return self.layer(batch[0]).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 2)), 2)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False,
+                        enable_checkpointing=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(Tiny(), data)
+    assert seen == ["training_step"]
+
+
+def test_the_foreach_lerp_and_copy_match_their_one_tensor_forms():
+    averages = [torch.zeros(3), torch.ones(2, 2, dtype=torch.float64)]
+    values = [torch.full((3,), 4.0), torch.full((2, 2), 3.0, dtype=torch.float64)]
+    expected = [a.clone().lerp_(v, 0.25) for a, v in zip(averages, values, strict=True)]
+    compat.lerp_all_(averages, values, 0.25)
+    for got, want in zip(averages, expected, strict=True):
+        assert torch.equal(got, want)
+    compat.lerp_all_(averages[:1], values[:1], torch.tensor(0.5))  # a 0-d tensor weight
+    assert torch.equal(averages[0], expected[0].lerp(values[0], 0.5))
+    compat.copy_all_(averages, values)
+    assert all(torch.equal(a, v) for a, v in zip(averages, values, strict=True))

@@ -16,6 +16,7 @@ from lightning import LightningModule
 from torch import Tensor, nn
 
 from flowdiff.model.guidance import drop_mask, guided_model, takes_drop_cond
+from flowdiff.model.hook_names import HookNameMixin
 from flowdiff.model.hub import PretrainedMixin
 from flowdiff.model.input_checks import (
     check_generate_args,
@@ -37,7 +38,7 @@ from flowdiff.paths.base import PathSample, ProbabilityPath
 from flowdiff.samplers.base import Sampler, SamplerOutput, check_compatible
 
 
-class GenerativeModule(SaveLoadMixin, LightningModule, PretrainedMixin):
+class GenerativeModule(HookNameMixin, SaveLoadMixin, LightningModule, PretrainedMixin):
     """Trains ``network`` on ``path`` and samples with ``sampler``; the step never branches on
     the method. ``save(path)`` / ``GenerativeModule.load(path)`` write and read it as a
     checkpoint (``.ckpt``) or a Hugging Face model folder (:mod:`flowdiff.model.saving`).

@@ -99,6 +99,8 @@ class FlowMatchingPath(Component):
         if self.t_power:
             t = t ** (1.0 / (1.0 + self.t_power))
         t = t * self.t_max
+        if type(self.affine.scheduler) is CondOTScheduler:
+            return _straight_line(x_0, x_1, t)
         drawn = self.affine.sample(x_0=x_0, x_1=x_1, t=t)
         return PathSample(x_t=drawn.x_t, t=t, target=drawn.dx_t)
 
@@ -107,6 +109,21 @@ class FlowMatchingPath(Component):
         # The library's conversions broadcast t elementwise, so t must already be (B, 1, ...).
         t = t.reshape(-1, *([1] * (x_t.dim() - 1)))
         return self.affine.velocity_to_target(velocity=output, x_t=x_t, t=t)
+
+
+def _straight_line(x_0: Tensor, x_1: Tensor, t: Tensor) -> PathSample:
+    """``AffineProbPath(CondOTScheduler()).sample`` in four tensor operations, bitwise the same:
+    ``x_t = (1 - t) x_0 + t x_1``, target ``x_1 - x_0``. The library builds the four schedule
+    tensors (two of them constant ones), clones and expands each, and multiplies the constants
+    in: some twenty operations, a few percent of a small network's training step on a CPU.
+
+    Args:
+        x_0: noise, shape (batch, ...).
+        x_1: data, like ``x_0``.
+        t: times, shape (batch,).
+    """
+    t_x = t.reshape(-1, *([1] * (x_1.dim() - 1)))
+    return PathSample(x_t=(1 - t_x) * x_0 + t_x * x_1, t=t, target=x_1 - x_0)
 
 
 def _coupling(coupling: str | Callable) -> Callable:

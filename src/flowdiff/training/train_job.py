@@ -32,6 +32,7 @@ from flowdiff.model.module import GenerativeModule
 from flowdiff.training.callbacks import DivergenceGuard, RunRecords, RunSummary
 from flowdiff.training.callbacks.records import stop_reason
 from flowdiff.training.callbacks.run_identity import run_context
+from flowdiff.training.no_profiler import NoProfiler
 from flowdiff.training.quiet import lightning_info_off, without_model_summary
 from flowdiff.training.resume import prepare_resume, weights_only_note
 
@@ -109,11 +110,13 @@ def build(
         trainer_cfg = without_model_summary(trainer_cfg)
     if not any(isinstance(callback, ProgressBar) for callback in callbacks):
         trainer_cfg.enable_progress_bar = False
+    no_profiler = {} if trainer_cfg.get("profiler") else {"profiler": NoProfiler()}
     trainer = instantiate(
         trainer_cfg,
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[checkpoint_io],
+        **no_profiler,  # none asked for: Lightning's pass-through one, cheaper per hook call
     )
     for callback in callbacks:
         if isinstance(callback, RunRecords):

@@ -83,6 +83,24 @@ def test_condot_sample_reproduces_the_draw():
     assert drawn.weight is None
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, DT, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(64, 3), (8, 2, 4, 4)], ids=["vector", "image"])
+def test_condot_sample_is_bitwise_the_librarys(dtype, shape):
+    """The straight-line shortcut gives exactly what flow_matching's AffineProbPath gives."""
+    path = FlowMatchingPath(scheduler="condot", t_max=0.9)
+    x_1 = _data(shape).to(dtype)
+    x_1.view(-1)[:2] = torch.tensor([0.0, -0.0])  # signed zeros keep their sign too
+    torch.manual_seed(5)
+    drawn = path.sample(x_1)
+    torch.manual_seed(5)
+    x_0 = torch.randn_like(x_1)
+    t = torch.rand(shape[0], dtype=dtype) * 0.9
+    library = path.affine.sample(x_0=x_0, x_1=x_1, t=t)
+    for got, want in ((drawn.t, t), (drawn.x_t, library.x_t), (drawn.target, library.dx_t)):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert torch.equal(got.view(-1).view(torch.uint8), want.view(-1).view(torch.uint8))
+
+
 @pytest.mark.parametrize("name", FM_SCHEDULERS)
 @pytest.mark.parametrize("shape", [(32, 3), (8, 2, 4, 4)], ids=["vector", "image"])
 def test_fm_sample_matches_closed_form(name, shape):

@@ -158,3 +158,59 @@ def test_on_device_runs_of_bad_steps_span_reads(make_config):
     # steps 2-3 read at the first epoch's end (a warning), 4-7 continue the run: 6 in a row
     with pytest.raises(NonFiniteError, match="for 6 steps in a row"), pytest.warns(UserWarning):
         trainer.fit(model, datamodule=datamodule)
+
+
+class PoisonGradient(Callback):
+    """Writes inf into one gradient entry of the given steps, after a finite loss."""
+
+    def __init__(self, at_steps):
+        self.at_steps = set(at_steps)
+
+    def on_after_backward(self, trainer, pl_module):
+        if trainer.global_step in self.at_steps:
+            grad = next(p.grad for p in pl_module.parameters() if p.grad is not None)
+            grad.view(-1)[-1] = float("inf")
+
+
+@pytest.mark.parametrize("on_device", ["false", "true"])
+def test_a_gradient_alone_going_inf_is_skipped(make_config, on_device):
+    """The loss stays finite: only the gradient check catches the step."""
+    snapshot = SnapshotWeights([5, 6])
+    datamodule, model, trainer, guard = fit(
+        make_config,
+        f"callbacks.nan_guard.on_device={on_device}",
+        extra=[PoisonGradient([5]), snapshot],
+    )
+    with pytest.warns(UserWarning, match="step 5"):
+        trainer.fit(model, datamodule=datamodule)
+    assert guard.skipped == 1 and trainer.global_step == 8
+    for before, after in zip(snapshot.weights[5], snapshot.weights[6], strict=True):
+        assert torch.equal(before, after)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("loss", "grad", "scaler", "expected"),
+    [
+        (1.0, 1.0, None, 0.0),
+        (float("nan"), 1.0, None, 1.0),
+        (float("inf"), 1.0, None, 1.0),
+        (1.0, float("nan"), None, 1.0),
+        (None, -float("inf"), None, 1.0),
+        (None, 1.0, None, 0.0),
+        (float("nan"), 1.0, "scaler", 1.0),  # under a GradScaler: the loss only
+        (1.0, float("inf"), "scaler", 0.0),  # gradient overflow is the scaler's business
+    ],
+)
+def test_the_check_flags_the_loss_and_the_gradients(loss, grad, scaler, expected):
+    from types import SimpleNamespace
+
+    guard = NonFiniteGuard()
+    guard._loss = None if loss is None else torch.tensor(loss)
+    grads = [torch.ones(3, 2), torch.tensor([0.5, grad]), torch.ones(4, dtype=torch.float64)]
+    trainer = SimpleNamespace(precision_plugin=SimpleNamespace(scaler=scaler))
+    found = guard._found_nonfinite(trainer, grads, torch.device("cpu"))
+    assert found.shape == () and found.dtype == torch.float32 and float(found) == expected
+    assert float(grads[1][0]) == 0.5  # the values stay as they were
+    if loss is not None:  # nor does the loss the step logs
+        torch.testing.assert_close(guard._loss, torch.tensor(loss), rtol=0, atol=0, equal_nan=True)

@@ -10,7 +10,7 @@ from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 
-from flowdiff.compat import skip_step_where
+from flowdiff.compat import flag_nonfinite, skip_step_where
 from flowdiff.errors import ConfigError, NonFiniteError
 
 log = logging.getLogger(__name__)
@@ -84,16 +84,30 @@ class NonFiniteGuard(Callback):
     def on_before_backward(self, trainer: Trainer, pl_module: LightningModule, loss: Tensor):
         self._loss = loss.detach()
 
-    def _finite(self, trainer: Trainer, grads: list[Tensor], device: torch.device) -> Tensor:
-        """Whether the loss and every gradient are finite: a 0-d bool tensor on the device
-        (one foreach norm kernel per device and dtype, no per-tensor loop, no sync)."""
-        values = [self._loss.float().reshape(-1)] if self._loss is not None else []
-        if grads and getattr(trainer.precision_plugin, "scaler", None) is None:
-            # a norm is finite iff all the entries are (or it overflows: also a stop)
-            values.append(torch.nn.utils.get_total_norm(grads).float().reshape(-1))
-        if not values:
-            return torch.ones((), dtype=torch.bool, device=device)
-        return torch.isfinite(torch.cat(values)).all()
+    def _found_nonfinite(
+        self, trainer: Trainer, grads: list[Tensor], device: torch.device
+    ) -> Tensor:
+        """1.0 if the loss or a gradient holds NaN/inf, else 0.0: a 0-d float32 tensor on
+        ``device``, from one kernel per device and dtype (the check ``GradScaler`` runs,
+        :func:`flowdiff.compat.flag_nonfinite`; the loss rides along as a one-element copy),
+        with no host sync. Under a ``GradScaler`` only the loss is checked."""
+        groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
+        if self._loss is not None:
+            loss = self._loss.float().reshape(1).clone()  # the kernel rescales in place
+            groups[(loss.device, loss.dtype)] = [loss]
+        if getattr(trainer.precision_plugin, "scaler", None) is None:
+            for grad in grads:
+                groups.setdefault((grad.device, grad.dtype), []).append(grad)
+        found = torch.zeros((), dtype=torch.float32, device=device)
+        flags = {found.device: found}  # one flag per device (model parallel: several)
+        for (where, _), group in groups.items():
+            if where not in flags:
+                flags[where] = torch.zeros_like(found, device=where)
+            flag_nonfinite(group, flags[where])
+        for flag in flags.values():
+            if flag is not found:
+                found = torch.maximum(found, flag.to(found.device))
+        return found
 
     def _skips_on_device(self, trainer: Trainer) -> bool:
         if getattr(trainer.precision_plugin, "scaler", None) is not None:
@@ -105,15 +119,14 @@ class NonFiniteGuard(Callback):
     def on_before_optimizer_step(self, trainer: Trainer, pl_module: LightningModule, optimizer):
         params = [p for group in optimizer.param_groups for p in group["params"]]
         grads = [p.grad for p in params if p.grad is not None]
-        finite = self._finite(trainer, grads, params[0].device if params else pl_module.device)
-        if self._skips_on_device(trainer):
-            found_inf = (~finite).float()
-            if skip_step_where(optimizer, found_inf):
-                self._count_on_device(found_inf, trainer.global_step)
-                if (trainer.global_step + 1) % self.check_every == 0:
-                    self._read_counts(trainer, pl_module)
-                return
-        if bool(finite):
+        device = params[0].device if params else pl_module.device
+        found_inf = self._found_nonfinite(trainer, grads, device)
+        if self._skips_on_device(trainer) and skip_step_where(optimizer, found_inf):
+            self._count_on_device(found_inf, trainer.global_step)
+            if (trainer.global_step + 1) % self.check_every == 0:
+                self._read_counts(trainer, pl_module)
+            return
+        if not bool(found_inf):
             self.consecutive = 0
             return
         for p in params:
