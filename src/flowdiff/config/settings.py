@@ -25,6 +25,7 @@ SHORTCUTS: dict[str, tuple[str, Any]] = {
     "sampling_steps": ("model.sampler.steps", None),  # every sampler's number of steps
     "multistep": ("trainer.accumulate_grad_batches", 1),  # gradient accumulation
     "coupling": ("model.path.coupling", "independent"),  # flow matching's noise-data pairing
+    "time_sampling": ("model.path.time_sampling", "uniform"),  # flow matching's training times
     "ema_decay": ("callbacks.ema.decay", 0.999),  # EMA of the weights
 }
 

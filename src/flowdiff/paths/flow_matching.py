@@ -44,6 +44,10 @@ def _scheduler(name: str, exponent: float) -> Scheduler:
     return schedulers[name]()
 
 
+#: how training times are drawn (``FlowMatchingPath(time_sampling=...)``)
+TIME_SAMPLINGS = ("uniform", "logit_normal")
+
+
 class FlowMatchingPath(Component):
     """Flow matching on an affine path of ``flow_matching``.
 
@@ -58,6 +62,10 @@ class FlowMatchingPath(Component):
             values spend more of training near the data (``t = 1``), where sharp (e.g.
             posterior) distributions need an accurate velocity, as in flow matching posterior
             estimation (Dax et al. 2023).
+        time_sampling: ``uniform`` (with ``t_power``, above), or ``logit_normal``: ``t =
+            t_max * sigmoid(n)``, ``n ~ N(0, 1)``, more of training at middle times, where the
+            velocity is hardest to learn (Esser et al. 2024, Stable Diffusion 3); the digits'
+            default (docs/benchmarks.md#digits-default-job).
         coupling: how noise is paired with data in a batch (:mod:`flowdiff.paths.coupling`):
             ``independent`` as drawn, or ``ot`` minibatch optimal transport (within each class
             for labelled data), which straightens the flow so that fewer solver steps suffice;
@@ -75,6 +83,7 @@ class FlowMatchingPath(Component):
         t_max: float = 1.0,
         t_power: float = 0.0,
         coupling: str | Callable = "independent",
+        time_sampling: str = "uniform",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -85,17 +94,30 @@ class FlowMatchingPath(Component):
             raise ValueError(f"t_max={t_max} must lie in (0, 1].")
         if not t_power > -1.0:
             raise ValueError(f"t_power={t_power} must be > -1 (0: uniform times).")
+        if time_sampling not in TIME_SAMPLINGS:
+            raise ValueError(
+                f"time_sampling={time_sampling!r}; choose one of {', '.join(TIME_SAMPLINGS)}."
+            )
+        if time_sampling == "logit_normal" and t_power:
+            raise ValueError(
+                f"t_power={t_power} shapes uniform times only; with time_sampling=logit_normal "
+                "leave it at 0 (or set time_sampling=uniform)."
+            )
+        self.time_sampling = time_sampling
         self.affine = AffineProbPath(scheduler=_scheduler(scheduler, exponent))
         self.t_max = t_max
         self.t_power = t_power
 
     def sample(self, x_1: Tensor, cond: Tensor | None = None) -> PathSample:
-        """Draw ``t`` (``p(t) ~ t**t_power`` on ``[0, t_max]``) and ``x_0 ~ N(0, I)`` paired with
+        """Draw ``t`` (by ``time_sampling``, on ``[0, t_max]``) and ``x_0 ~ N(0, I)`` paired with
         ``x_1`` by the coupling (given ``cond``, the batch's conditions; a coupling that returns
         a pair replaces ``x_1`` too); target is the velocity ``dx_t``."""
         paired = self.couple(torch.randn_like(x_1), x_1, cond)
         x_0, x_1 = paired if isinstance(paired, tuple) else (paired, x_1)
-        t = torch.rand(x_1.shape[0], device=x_1.device, dtype=x_1.dtype)
+        if self.time_sampling == "logit_normal":
+            t = torch.sigmoid(torch.randn(x_1.shape[0], device=x_1.device, dtype=x_1.dtype))
+        else:
+            t = torch.rand(x_1.shape[0], device=x_1.device, dtype=x_1.dtype)
         if self.t_power:
             t = t ** (1.0 / (1.0 + self.t_power))
         t = t * self.t_max

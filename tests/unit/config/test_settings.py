@@ -46,7 +46,8 @@ def test_every_shortcut_home_is_null_in_the_group_configs():
              "model/sampler/diffusers.yaml", "model/sampler/mean_flow.yaml"],
              "trainer.accumulate_grad_batches": ["trainer/default.yaml"], "model.path.coupling":
              ["model/path/flow_matching.yaml", "model/path/mean_flow.yaml"],
-             "callbacks.ema.decay": ["callbacks/ema.yaml"]}  # fmt: skip
+             "callbacks.ema.decay": ["callbacks/ema.yaml"],
+             "model.path.time_sampling": ["model/path/flow_matching.yaml"]}  # fmt: skip
     assert set(files) == {home for home, _ in SHORTCUTS.values()}
     for home, names in files.items():
         for name in names:

@@ -33,10 +33,9 @@ def warmup_shortfall(decay: float, updates: float) -> str | None:
         return None
     needed = 9 / (1 - decay) - 1
     return (
-        f"EMA: the decay warms up to {decay} over {needed:,.0f} updates, and this run makes "
-        f"{updates:,.0f}: its last update uses {end:.4f}, so any ema_decay above that gives the "
-        "same weights. Lower ema_decay to change them, or set callbacks.ema.warmup=false for a "
-        "constant decay."
+        f"EMA: the decay's warm-up ends at {end:.4f} after this run's {updates:,.0f} updates "
+        f"({decay} takes {needed:,.0f}), so a higher ema_decay would give the same weights; "
+        "callbacks.ema.warmup=false keeps the decay constant."
     )
 
 
