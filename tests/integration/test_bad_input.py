@@ -111,6 +111,14 @@ CONFIG_CASES = {
     ),
     "nan_guard check_every 0": (["callbacks.nan_guard.check_every=0"], ["check_every=0", ">= 1"]),
     "unknown coupling": (["coupling=foo"], ["coupling='foo'", "'independent', 'ot'"]),
+    "unknown time sampling": (
+        ["time_sampling=foo"],
+        ["time_sampling='foo'", "uniform, logit_normal"],
+    ),
+    "t_power with logit-normal times": (
+        ["model.path.t_power=1"],
+        ["t_power=1 shapes uniform times only", "time_sampling=uniform"],
+    ),
     "unknown nonfinite policy": (["data.nonfinite=foo"], ["data.nonfinite='foo'", "replace"]),
 }
 
