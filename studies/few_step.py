@@ -107,6 +107,16 @@ def npe(task, theta, x) -> tuple[object, dict]:
     return Batched(), cost
 
 
+#: ``--students``: how each student is trained from its start (reflow2: a second reflow from the
+#: first student, drawn with 8 of its Euler steps; its own one step would hand the next student
+#: its own pairs to copy)
+DISTILLERS = {
+    "reflow": reflow_posterior,
+    "reflow2": partial(reflow_posterior, teacher_steps=8),
+    "mean_flow": mean_flow_posterior,
+}
+
+
 def posteriors(args) -> None:
     for name in args.tasks:
         task = make_task(name)
@@ -122,16 +132,9 @@ def posteriors(args) -> None:
         settings = [("teacher (16 calls)", teacher, None)]
         students = {}
         for method in args.students:
-            # reflow2: a second reflow from the first student, drawn with 8 of its Euler steps
-            # (its own one step would hand the next student its own pairs to copy)
-            distil = {
-                "reflow": reflow_posterior,
-                "reflow2": partial(reflow_posterior, teacher_steps=8),
-                "mean_flow": mean_flow_posterior,
-            }[method]
             start = students["reflow"] if method == "reflow2" else teacher
             with clock(cost, f"{method}_train"):
-                student = students[method] = distil(start, steps=1)
+                student = students[method] = DISTILLERS[method](start, steps=1)
             cost.update({f"{method}_epochs": student.epoch, f"{method}_cost": student.reflow_cost})
             settings += [(f"{method} 1 call", student, 1), (f"{method} 2 calls", student, 2)]
         cost.update(teacher_epochs=teacher.epoch)
@@ -224,7 +227,7 @@ def main() -> None:
         "--students",
         nargs="+",
         default=["reflow"],
-        choices=["reflow", "reflow2", "mean_flow"],
+        choices=list(DISTILLERS),
         help="reflow2 (2-reflow) follows reflow",
     )
     dig = sub.add_parser("digits")
