@@ -247,6 +247,9 @@ def main() -> None:
     dif.add_argument("--steps", nargs="+", type=int, default=[4, 8])
     dif.add_argument("--num-samples", type=int, default=2000)
     args = parser.parse_args()
+    students = getattr(args, "students", [])
+    if "reflow2" in students and "reflow" not in students[: students.index("reflow2")]:
+        post.error("--students reflow2 trains from the reflow student: list reflow before it")
     torch.set_num_threads(1)
     threadpool_limits(1)
     parts = {"posteriors": posteriors, "digits": digits, "judge": judged, "diffusion": diffusion}
