@@ -56,16 +56,24 @@ def parse_sampler(spec: str | None, options: dict | None = None) -> DiffusersSam
     return DiffusersSampler(sampler_type=sampler_type, steps=int(steps), scheduler_options=options)
 
 
-def judge(ckpt, suite: MetricSuite, sampler=None, options=None, seed: int = 0) -> dict:
-    """Full-sample C2ST and class accuracy of the checkpoint's digits drawn with ``sampler``."""
+def own_sampler(model: GenerativeModule, settings: dict | None):
+    """The checkpoint's own sampler with ``settings`` (e.g. ``{"grid_power": 2}``) merged onto
+    its recorded arguments; ``None`` keeps it as trained."""
+    if not settings:
+        return None
+    return type(model.sampler)(**{**dict(model.sampler.hparams), **settings})
+
+
+def judge(ckpt, suite: MetricSuite, sampler=None, options=None, seed: int = 0, own=None) -> dict:
+    """Full-sample C2ST and class accuracy of the checkpoint's digits drawn with ``sampler`` (or
+    its own sampler with the settings ``own``)."""
     model = GenerativeModule.load_from_checkpoint(ckpt, map_location="cpu")
     reference = suite.reference
     labels = torch.cat([reference.train_cond, reference.val_cond])
     generator = torch.Generator().manual_seed(seed)
+    chosen = parse_sampler(sampler, options) or own_sampler(model, own)
     with Stopwatch() as sampling:
-        out = model.generate(
-            cond=labels, sampler=parse_sampler(sampler, options), generator=generator
-        )
+        out = model.generate(cond=labels, sampler=chosen, generator=generator)
     accuracy = suite.features.accuracy(out.x, labels)  # flowdiff-eval's cond_accuracy judge
     with Stopwatch() as scoring:
         full = suite.full_c2st(out.x)
@@ -91,6 +99,12 @@ def main() -> None:
         help="JSON, e.g. '{\"clip_sample\": false}' (checkpoints trained before issue 24 "
         "store clip_sample=true; today's default is false)",
     )
+    parser.add_argument(
+        "--sampler-options",
+        type=json.loads,
+        default=None,
+        help="JSON merged onto each checkpoint's own sampler, e.g. '{\"grid_power\": 2}'",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
@@ -103,7 +117,9 @@ def main() -> None:
         for i, ckpt in enumerate(args.ckpts):
             name = args.label[i] if i < len(args.label) else str(ckpt)
             for sampler in args.samplers:
-                got = judge(ckpt, suite, sampler, args.scheduler_options, seed=args.seed)
+                got = judge(
+                    ckpt, suite, sampler, args.scheduler_options, args.seed, args.sampler_options
+                )
                 print(ckpt, sampler, got, flush=True)
                 rows.append(
                     f"| {name} | {sampler or 'its own'} | {got['nfe']} | {got['count']:,} | "
@@ -120,6 +136,11 @@ def main() -> None:
         *(
             [f"- Scheduler options: `{json.dumps(args.scheduler_options)}`"]
             if args.scheduler_options
+            else []
+        ),
+        *(
+            [f"- Settings merged onto each sampler: `{json.dumps(args.sampler_options)}`"]
+            if args.sampler_options
             else []
         ),
         "- `c2st_full` (`metrics.full_c2st=true` in `flowdiff-eval`): one generated digit per "

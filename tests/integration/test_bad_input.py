@@ -119,6 +119,7 @@ CONFIG_CASES = {
         ["model.path.t_power=1"],
         ["t_power=1 shapes uniform times only", "time_sampling=uniform"],
     ),
+    "sampler grid power 0": (["grid_power=0"], ["grid_power=0", "a number > 0"]),
     "unknown nonfinite policy": (["data.nonfinite=foo"], ["data.nonfinite='foo'", "replace"]),
 }
 

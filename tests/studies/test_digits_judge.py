@@ -3,8 +3,8 @@ the checkpoint is judged with (issue 24 chose the diffusion preset's default fro
 
 import pytest
 
-from flowdiff.samplers import DiffusersSampler
-from studies.digits_judge import parse_sampler
+from flowdiff.samplers import DiffusersSampler, ODESampler
+from studies.digits_judge import own_sampler, parse_sampler
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,10 @@ def test_no_spec_keeps_the_checkpoint_sampler():
 def test_a_bad_spec_is_refused():
     with pytest.raises(ValueError):
         parse_sampler("ddim")
+
+
+def test_sampler_options_are_merged_onto_the_checkpoint_sampler():
+    model = type("M", (), {"sampler": ODESampler(method="rk4", steps=3)})()
+    sampler = own_sampler(model, {"grid_power": 2})
+    assert (sampler.method, sampler.steps, sampler.grid_power) == ("rk4", 3, 2)
+    assert own_sampler(model, None) is None

@@ -26,6 +26,7 @@ SHORTCUTS: dict[str, tuple[str, Any]] = {
     "multistep": ("trainer.accumulate_grad_batches", 1),  # gradient accumulation
     "coupling": ("model.path.coupling", "independent"),  # flow matching's noise-data pairing
     "time_sampling": ("model.path.time_sampling", "uniform"),  # flow matching's training times
+    "grid_power": ("model.sampler.grid_power", 1.0),  # ODE sampler's step times (i/steps)**p
     "ema_decay": ("callbacks.ema.decay", 0.999),  # EMA of the weights
 }
 

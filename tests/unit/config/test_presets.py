@@ -66,6 +66,7 @@ def test_data_configs_pick_what_suits_their_data(make_config):
     assert digits.model.network._target_.endswith("CNN")
     assert digits.model.path.coupling == "ot" and digits.model.guidance_scale == 1.2
     assert digits.model.path.time_sampling == "logit_normal"  # issue 26: the full-sample judge
+    assert digits.model.sampler.grid_power == 2  # shorter steps near the noise, the same judge
     diffusion = make_config("train_hf_diffusion")
     assert (
         diffusion.model.network._target_.endswith("CNN") and "coupling" not in diffusion.model.path
@@ -75,6 +76,9 @@ def test_data_configs_pick_what_suits_their_data(make_config):
     arrays = make_config("train", "data=arrays", "data.file=x.npz", "data.shape=[2]")
     assert arrays.model.network.hidden == 128 and arrays.model.path.coupling == "independent"
     assert arrays.model.path.time_sampling == "uniform"
+    assert arrays.model.sampler.grid_power == 1
+    assert make_config("train", "grid_power=1").model.sampler.grid_power == 1
+    assert make_config("train", "model.sampler.grid_power=3").model.sampler.grid_power == 3
     uniform = make_config("train", "time_sampling=uniform")  # the shortcut reaches the path
     assert uniform.model.path.time_sampling == "uniform"
     assert make_config("train", "experiment=toy2d").model.path.coupling == "independent"

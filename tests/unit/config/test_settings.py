@@ -47,7 +47,8 @@ def test_every_shortcut_home_is_null_in_the_group_configs():
              "trainer.accumulate_grad_batches": ["trainer/default.yaml"], "model.path.coupling":
              ["model/path/flow_matching.yaml", "model/path/mean_flow.yaml"],
              "callbacks.ema.decay": ["callbacks/ema.yaml"],
-             "model.path.time_sampling": ["model/path/flow_matching.yaml"]}  # fmt: skip
+             "model.path.time_sampling": ["model/path/flow_matching.yaml"],
+             "model.sampler.grid_power": ["model/sampler/ode.yaml"]}  # fmt: skip
     assert set(files) == {home for home, _ in SHORTCUTS.values()}
     for home, names in files.items():
         for name in names:

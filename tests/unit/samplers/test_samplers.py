@@ -200,6 +200,29 @@ def test_ode_sampler_evaluates_model_at_grid_times_in_state_dtype():
     assert times == torch.linspace(0, 1, 4, dtype=DT)[:-1].tolist()
 
 
+def test_grid_power_shortens_the_steps_near_the_noise():
+    times = []
+
+    def model(x, t):
+        times.append(t[0].item())
+        return torch.zeros_like(x)
+
+    ODESampler(method="euler", steps=4, grid_power=2).sample(model, FM_PATH, _x0(2))
+    assert times == pytest.approx([0, 1 / 16, 1 / 4, 9 / 16])
+    # Still a straight flow's exact solver: the grid only moves where the steps end.
+    x0 = _x0(8)
+    exact = ODESampler(method="midpoint", steps=3, grid_power=2).sample(
+        lambda x, t: torch.ones_like(x), FM_PATH, x0
+    )
+    torch.testing.assert_close(exact.x, x0 + 1)
+
+
+@pytest.mark.parametrize("power", [0, -1, float("inf"), float("nan"), "2", True, None])
+def test_grid_power_must_be_a_positive_number(power):
+    with pytest.raises(ValueError, match=r"grid_power=.* must be a number > 0"):
+        ODESampler(grid_power=power)
+
+
 @pytest.mark.parametrize(
     ("sampler", "method", "steps", "atol"),
     [("ode", "rk4", 16, 1e-4), ("ode", "dopri5", 16, 2e-3), ("torchdyn", "midpoint", 32, 5e-3)],
