@@ -293,7 +293,7 @@ def describe(method: str) -> str:
         return f"sbi's `{method}(prior)` with its defaults"
     return ", ".join(
         f"{b:,}: " + " ".join(f"{k}={v}" for k, v in CANDIDATES[method](b).items())
-        for b in (1_000, 10_000)
+        for b in (1_000, 10_000, 100_000)
     )
 
 

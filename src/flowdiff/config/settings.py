@@ -26,7 +26,9 @@ SHORTCUTS: dict[str, tuple[str, Any]] = {
     "multistep": ("trainer.accumulate_grad_batches", 1),  # gradient accumulation
     "coupling": ("model.path.coupling", "independent"),  # flow matching's noise-data pairing
     "time_sampling": ("model.path.time_sampling", "uniform"),  # flow matching's training times
-    "grid_power": ("model.sampler.grid_power", 1.0),  # ODE sampler's step times (i/steps)**p
+    # ODE sampler's step ends (i / steps) ** p; no default here: sample and eval configs merge
+    # onto the checkpoint's sampler, which may be another kind (train.yaml sets 1.0)
+    "grid_power": ("model.sampler.grid_power", None),
     "ema_decay": ("callbacks.ema.decay", 0.999),  # EMA of the weights
 }
 

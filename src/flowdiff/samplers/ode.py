@@ -28,7 +28,7 @@ class ODESampler(Component):
         return_trajectory: keep the states at the ``steps + 1`` grid times.
         grid_power: fixed steps end at the times ``(i / steps) ** grid_power``: 1 gives equal
             steps; above 1, shorter steps near the noise (``t = 0``) and longer near the data.
-            The digits preset takes 2 (docs/benchmarks.md#digits-default-job).
+            The digits preset takes 2 (docs/benchmarks.md#digits-default-job); ``None``: 1.
     """
 
     family = "flow_matching"
@@ -40,7 +40,7 @@ class ODESampler(Component):
         atol: float = 1e-5,
         rtol: float = 1e-5,
         return_trajectory: bool = False,
-        grid_power: float = 1.0,
+        grid_power: float | None = 1.0,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -49,6 +49,7 @@ class ODESampler(Component):
                 f"method={method!r} is not a torchdiffeq method; choose one of {sorted(METHODS)}."
             )
         check_steps(steps)
+        grid_power = 1.0 if grid_power is None else grid_power
         if (
             isinstance(grid_power, bool)
             or not isinstance(grid_power, (int, float))
