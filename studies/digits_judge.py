@@ -27,6 +27,7 @@ import torch
 from flowdiff.data import DigitsDataModule
 from flowdiff.evaluation.reference import Reference
 from flowdiff.evaluation.suite import MetricOptions, MetricSuite
+from flowdiff.inference.sampler_choice import build_sampler
 from flowdiff.model.module import GenerativeModule
 from flowdiff.samplers import DiffusersSampler
 from studies.common import Stopwatch, arguments, provenance, publish
@@ -59,9 +60,7 @@ def parse_sampler(spec: str | None, options: dict | None = None) -> DiffusersSam
 def own_sampler(model: GenerativeModule, settings: dict | None):
     """The checkpoint's own sampler with ``settings`` (e.g. ``{"grid_power": 2}``) merged onto
     its recorded arguments; ``None`` keeps it as trained."""
-    if not settings:
-        return None
-    return type(model.sampler)(**{**dict(model.sampler.hparams), **settings})
+    return build_sampler(model.sampler, settings) if settings else None
 
 
 def judge(ckpt, suite: MetricSuite, sampler=None, options=None, seed: int = 0, own=None) -> dict:

@@ -335,8 +335,8 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
                     record(results, row)
     rows = recorded(results)
-    args.chosen = [*args.chosen, *((b, "default") for b in sorted({c[1] for c in rows}))]
-    args.chosen = sorted(dict(reversed(args.chosen)).items())  # a --chosen budget wins
+    chosen = {budget: "default" for _, budget, _ in rows} | dict(args.chosen)  # --chosen wins
+    args.chosen = sorted(chosen.items())
     publish(args.output, SECTION, report(args, rows, time.perf_counter() - start))
 
 
